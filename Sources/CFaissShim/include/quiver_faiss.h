@@ -1,0 +1,94 @@
+/*
+ * quiver_faiss.h — the plain C surface of Quiver's C++ shim.
+ *
+ * Two parts:
+ *   - Quiver's exact top-k scan (`quiver_topk_*`): distance kernels compiled for the CPU it runs
+ *     on (AVX-512 / AVX2+FMA chosen at run time, portable C++ otherwise), BLAS sgemm for query
+ *     batches, and per-query heaps that break score ties by label (the record's primary key).
+ *   - Handles over FAISS indexes (`quiver_faiss_*`), used as the baseline and, later, for IVF.
+ *
+ * Conventions: every fallible function returns 0 on success and a non-zero status on failure,
+ * with a NUL-terminated message written into the caller's `err` buffer (never a thread-local, which
+ * a Swift `await` could cross). Pointers are borrowed for the duration of the call only.
+ */
+#ifndef QUIVER_FAISS_H
+#define QUIVER_FAISS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Metric of a scan or index: squared L2 distance (smaller is better) or inner product (larger is
+ * better). Cosine is inner product over normalized vectors and is handled above this layer. */
+#define QUIVER_METRIC_L2 0
+#define QUIVER_METRIC_IP 1
+
+/* ---- threads and CPU ---------------------------------------------------------------------- */
+
+/* Sets the OpenMP thread count (FAISS) and, when the loaded BLAS is OpenBLAS, its thread count.
+ * Call once at start-up, before any search. Non-positive values leave a setting unchanged. */
+void quiver_set_threads(int32_t omp_threads, int32_t blas_threads);
+
+/* The distance kernel chosen for this CPU: 0 portable, 1 AVX2+FMA, 2 AVX-512. */
+int32_t quiver_simd_level(void);
+
+/* ---- exact top-k ------------------------------------------------------------------------- */
+
+/* A top-k accumulator for `nq` queries is four caller-owned arrays:
+ *   keys[nq*k], labels[nq*k], locs[nq*k], sizes[nq] (all sizes start at 0).
+ * Internally keys are "smaller is better" (L2 distance, or the negated inner product), and each
+ * query's slice is a max-heap on (key, label), so the root is the current worst hit.
+ * `quiver_topk_finalize` turns each slice into best-first order and restores the metric's score. */
+
+/* Scans `nb` base vectors (row-major, `d` floats each) for every query and merges the results into
+ * the accumulator. Row i carries label `labels[i]` (ties are broken by smaller label) and location
+ * `loc_base + i`. A row whose bit is set in `excluded` (bit i of word i/64; may be NULL) is skipped.
+ * Queries are processed one by one for nq < `quiver_topk_blas_threshold()`, with sgemm tiles
+ * otherwise. Returns 0, or non-zero with a message in `err`. */
+int32_t quiver_topk_scan(
+    int32_t metric, int64_t d,
+    const float* queries, int64_t nq,
+    const float* base, int64_t nb,
+    const uint64_t* labels, int64_t loc_base, const uint64_t* excluded,
+    int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
+    char* err, size_t err_len);
+
+/* Sorts every query's hits best first (score, then label) and converts keys back to scores
+ * (negating them again for inner product). The accumulator cannot be scanned into afterwards. */
+void quiver_topk_finalize(
+    int32_t metric, int64_t nq, int64_t k,
+    float* keys, uint64_t* labels, int64_t* locs, const int64_t* sizes);
+
+/* Smallest query count for which `quiver_topk_scan` uses sgemm. */
+int64_t quiver_topk_blas_threshold(void);
+
+/* ---- FAISS indexes ------------------------------------------------------------------------ */
+
+typedef struct quiver_faiss_index quiver_faiss_index;
+
+/* Creates a FAISS IndexFlatL2 or IndexFlatIP. */
+int32_t quiver_faiss_flat_new(
+    int64_t d, int32_t metric, quiver_faiss_index** out, char* err, size_t err_len);
+
+/* Adds `n` vectors; they get the sequential ids ntotal..ntotal+n-1. */
+int32_t quiver_faiss_add(
+    quiver_faiss_index* index, int64_t n, const float* x, char* err, size_t err_len);
+
+/* Plain FAISS search: distances[nq*k] and labels[nq*k] in FAISS's own order and conventions
+ * (label -1 for missing results). */
+int32_t quiver_faiss_search(
+    const quiver_faiss_index* index, int64_t nq, const float* x, int64_t k,
+    float* distances, int64_t* labels, char* err, size_t err_len);
+
+int64_t quiver_faiss_ntotal(const quiver_faiss_index* index);
+
+void quiver_faiss_free(quiver_faiss_index* index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUIVER_FAISS_H */

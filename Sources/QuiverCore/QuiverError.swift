@@ -1,0 +1,118 @@
+/// The one error type every Quiver layer throws.
+///
+/// `code` says who must act: the caller (`invalidArgument`, `notFound`, `alreadyExists`,
+/// `failedPrecondition`), a retry (`resourceExhausted`, `unavailable`), or the operator
+/// (`corruption`, `io`, `internal`). `reason` names the exact cause so that programs and tests
+/// can branch on it without matching message text. The server maps `code` to a gRPC status in one
+/// place; this module never imports gRPC.
+public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        case invalidArgument
+        case notFound
+        case alreadyExists
+        case failedPrecondition
+        case resourceExhausted
+        case unavailable
+        /// The caller cancelled the call (or its deadline passed) before it finished.
+        case cancelled
+        case corruption
+        case io
+        case `internal`
+    }
+
+    /// The precise cause. Stable: programs may switch over it.
+    public enum Reason: String, Sendable, Hashable, CaseIterable {
+        // Schema and names.
+        case invalidName
+        case invalidDimension
+        case invalidSchema
+        // Records.
+        case emptyBatch
+        case duplicateID
+        case dimensionMismatch
+        case nonFiniteVector
+        case zeroVector
+        case unknownField
+        case fieldTypeMismatch
+        case nullNotAllowed
+        case nonFiniteValue
+        // Requests.
+        case invalidK
+        case limitExceeded
+        // Catalog.
+        case collectionNotFound
+        case collectionExists
+        case tooManyCollections
+        // Database state.
+        case databaseClosed
+        case databaseLocked
+        case cancelled
+        case unsupportedFormat
+        case corruptData
+        case ioFailure
+        case internalFailure
+    }
+
+    public var code: Code
+    public var reason: Reason
+    /// A sentence for people: names the collection, the field and the offending value.
+    public var message: String
+    /// The collection the error concerns, when there is one.
+    public var collection: String?
+    /// The field at fault: a scalar field name, or `vector`, `id`, `k`, `name`, `dimension`.
+    public var field: String?
+    /// The offending value, rendered for display (truncated when long).
+    public var value: String?
+
+    public init(
+        _ code: Code,
+        _ reason: Reason,
+        _ message: String,
+        collection: String? = nil,
+        field: String? = nil,
+        value: String? = nil
+    ) {
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.collection = collection
+        self.field = field
+        self.value = value.map(QuiverError.truncate)
+    }
+
+    public var description: String { "\(code.rawValue) (\(reason.rawValue)): \(message)" }
+
+    /// Values are echoed back to callers and into logs: keep them short.
+    static func truncate(_ value: String) -> String {
+        let limit = 200
+        guard value.count > limit else { return value }
+        return String(value.prefix(limit)) + "…"
+    }
+}
+
+extension QuiverError {
+    public static func invalid(
+        _ reason: Reason, _ message: String, collection: String? = nil, field: String? = nil,
+        value: String? = nil
+    ) -> QuiverError {
+        QuiverError(.invalidArgument, reason, message, collection: collection, field: field, value: value)
+    }
+
+    public static func collectionNotFound(_ name: String) -> QuiverError {
+        QuiverError(
+            .notFound, .collectionNotFound, "collection \"\(name)\" does not exist",
+            collection: name, field: "collection", value: name)
+    }
+
+    public static func io(_ message: String) -> QuiverError {
+        QuiverError(.io, .ioFailure, message)
+    }
+
+    public static func corruption(_ message: String, collection: String? = nil) -> QuiverError {
+        QuiverError(.corruption, .corruptData, message, collection: collection)
+    }
+
+    public static let closed = QuiverError(.unavailable, .databaseClosed, "the database is closed")
+
+    public static let cancelled = QuiverError(.cancelled, .cancelled, "the call was cancelled before it finished")
+}

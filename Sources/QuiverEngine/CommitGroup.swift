@@ -1,0 +1,186 @@
+import Foundation
+import QuiverCore
+import QuiverStorage
+
+/// Turns a group of queued writes into one RocksDB `WriteBatch`, and, once that batch is durable,
+/// applies the same changes to memory.
+///
+/// Steps, all on the commit thread:
+/// 1. `plan` each op in arrival order against the in-memory state plus the changes of the ops
+///    before it in the group (an id upserted twice in one group tombstones its own pending row).
+///    An op that cannot apply (its collection was dropped, a name is taken) fails alone and adds
+///    nothing to the batch.
+/// 2. The caller commits the batch — one WAL write, one fsync for the whole group.
+/// 3. `apply` replays the planned changes into memory under each collection's lock and publishes
+///    them with a storage snapshot taken after the commit. Only then are writers acknowledged,
+///    so an acknowledged write is both durable and visible to the next read.
+///
+/// If the commit fails nothing is applied and every planned op fails with the error.
+struct CommitGroup {
+    /// Where an id's live row is, as seen by the ops planned so far.
+    private enum Target {
+        case existing(RowLocation)
+        case pending(Int)  // index into `CollectionChanges.appends`
+        case deleted
+    }
+
+    private struct CollectionChanges {
+        let state: CollectionState
+        var appends: [(record: ValidatedRecord, rowID: RowID)] = []
+        var removals: [Target] = []
+        var targets: [RecordID: Target] = [:]
+        var nextRowID: RowID
+    }
+
+    let batch: StoreBatch
+    private let store: Store
+    private(set) var catalog: [String: CollectionState]
+    private(set) var nextCollectionID: CollectionID
+    private var changes: [ObjectIdentifier: CollectionChanges] = [:]
+    private(set) var changesCatalog = false
+
+    init(store: Store, catalog: [String: CollectionState], nextCollectionID: CollectionID) {
+        self.store = store
+        self.batch = store.makeBatch()
+        self.catalog = catalog
+        self.nextCollectionID = nextCollectionID
+    }
+
+    // MARK: Planning
+
+    mutating func plan(_ op: WriteOp) -> Result<WriteOutcome, QuiverError> {
+        Result { () throws(QuiverError) -> WriteOutcome in
+            switch op {
+            case .create(let schema): return try planCreate(schema)
+            case .drop(let name): return try planDrop(name)
+            case .upsert(let state, let records): return try planUpsert(state, records)
+            case .delete(let state, let ids): return try planDelete(state, ids)
+            }
+        }
+    }
+
+    private mutating func planCreate(_ schema: CollectionSchema) throws(QuiverError) -> WriteOutcome {
+        guard catalog[schema.name] == nil else {
+            throw QuiverError(
+                .alreadyExists, .collectionExists, "collection \"\(schema.name)\" already exists",
+                collection: schema.name, field: "name", value: schema.name)
+        }
+        guard catalog.count < Limits.collectionsMax else {
+            throw QuiverError(
+                .resourceExhausted, .tooManyCollections,
+                "the database holds \(catalog.count) collections, the most allowed",
+                collection: schema.name, field: "collections", value: String(catalog.count))
+        }
+        guard nextCollectionID.rawValue < .max else {
+            throw QuiverError(.resourceExhausted, .tooManyCollections, "collection ids are exhausted", collection: schema.name)
+        }
+        let stored = StoredCollection(
+            id: nextCollectionID, schema: schema,
+            createdAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        try batch.putCollection(stored)
+        nextCollectionID = CollectionID(nextCollectionID.rawValue + 1)
+        batch.putNextCollectionID(nextCollectionID)
+        let state = CollectionState(
+            stored: stored,
+            data: CollectionData(dimension: schema.dimension, nextRowID: RowID(0), storage: store.snapshot()))
+        catalog[schema.name] = state
+        changesCatalog = true
+        return .created(state)
+    }
+
+    private mutating func planDrop(_ name: String) throws(QuiverError) -> WriteOutcome {
+        guard let state = catalog.removeValue(forKey: name) else { throw .collectionNotFound(name) }
+        batch.dropCollection(state.stored.id)
+        changes.removeValue(forKey: ObjectIdentifier(state))
+        changesCatalog = true
+        return .dropped(state)
+    }
+
+    /// The collection's pending changes, if it is still the one its name refers to.
+    private mutating func changesFor(_ state: CollectionState) throws(QuiverError) -> CollectionChanges {
+        guard catalog[state.name] === state else { throw .collectionNotFound(state.name) }
+        if let existing = changes[ObjectIdentifier(state)] { return existing }
+        let nextRowID = state.data.withLock { $0.nextRowID }
+        return CollectionChanges(state: state, nextRowID: nextRowID)
+    }
+
+    private mutating func planUpsert(_ state: CollectionState, _ records: [ValidatedRecord]) throws(QuiverError) -> WriteOutcome {
+        var pending = try changesFor(state)
+        let collection = state.stored.id
+        let withFields = !state.schema.fields.isEmpty
+        var replaced = 0
+        state.data.withLock { data in
+            for record in records {
+                if let old = Self.current(record.id, pending, data) {
+                    batch.deleteRow(collection, Self.rowID(of: old, pending, data), withFields: withFields)
+                    pending.removals.append(old)
+                    replaced += 1
+                }
+                let rowID = pending.nextRowID
+                pending.nextRowID = rowID.next
+                batch.putRow(collection, rowID, record: record, withFields: withFields)
+                pending.appends.append((record, rowID))
+                pending.targets[record.id] = .pending(pending.appends.count - 1)
+            }
+        }
+        batch.putNextRowID(collection, pending.nextRowID)
+        changes[ObjectIdentifier(state)] = pending
+        return .upserted(inserted: records.count - replaced, replaced: replaced)
+    }
+
+    private mutating func planDelete(_ state: CollectionState, _ ids: [RecordID]) throws(QuiverError) -> WriteOutcome {
+        var pending = try changesFor(state)
+        let collection = state.stored.id
+        let withFields = !state.schema.fields.isEmpty
+        var deleted = 0
+        state.data.withLock { data in
+            for id in ids {
+                guard let old = Self.current(id, pending, data) else { continue }
+                batch.deleteRow(collection, Self.rowID(of: old, pending, data), withFields: withFields)
+                pending.removals.append(old)
+                pending.targets[id] = .deleted
+                deleted += 1
+            }
+        }
+        changes[ObjectIdentifier(state)] = pending
+        return .deleted(deleted)
+    }
+
+    private static func current(_ id: RecordID, _ pending: CollectionChanges, _ data: CollectionData) -> Target? {
+        switch pending.targets[id] {
+        case .deleted: nil
+        case .some(let target): target
+        case nil: data.location(of: id).map(Target.existing)
+        }
+    }
+
+    private static func rowID(of target: Target, _ pending: CollectionChanges, _ data: CollectionData) -> RowID {
+        switch target {
+        case .existing(let location): data.rowID(at: location)
+        case .pending(let index): pending.appends[index].rowID
+        case .deleted: preconditionFailure("a deleted target has no row")
+        }
+    }
+
+    // MARK: Applying
+
+    /// Publishes the planned changes in memory. Call only after the batch is durable.
+    func apply(storage: StorageSnapshot) {
+        for pending in changes.values {
+            pending.state.data.withLock { data in
+                let appended = pending.appends.map { data.append(id: $0.record.id, rowID: $0.rowID, vector: $0.record.vector) }
+                func resolve(_ target: Target) -> RowLocation? {
+                    switch target {
+                    case .existing(let location): location
+                    case .pending(let index): appended[index]
+                    case .deleted: nil
+                    }
+                }
+                for removal in pending.removals { data.markDeleted(resolve(removal)!) }
+                for (id, target) in pending.targets { data.setLocation(resolve(target), for: id) }
+                data.nextRowID = pending.nextRowID
+                data.storage = storage
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Logging
+import QuiverCore
+import QuiverIndex
+import QuiverStorage
+import Synchronization
+
+/// A Quiver database: collections of vectors with typed fields, durable in RocksDB, searched in
+/// memory.
+///
+/// All methods are safe to call concurrently. Writes are serialized through one commit queue
+/// (group commit); a write's method returns only once the write is durable under the database's
+/// `SyncPolicy` and visible to every later read. Reads work on a consistent view taken when they
+/// start and never wait for writes to finish syncing.
+///
+/// Open with `Database.open(path:options:)`; call `close()` before the process exits so that the
+/// next open replays no WAL. (Skipping it loses nothing that was acknowledged.)
+public final class Database: Sendable {
+    public let path: String
+    let store: Store
+    let registry: CollectionRegistry
+    let commits: CommitQueue
+    let readers: BlockingPool
+    let maintenance: BlockingPool
+    let logger: Logger
+    private let lifecycle = Mutex(Lifecycle())
+
+    private struct Lifecycle {
+        var isOpen = true
+        var inFlight = 0
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    init(store: Store, registry: CollectionRegistry, options: DatabaseOptions) {
+        path = store.directory.path
+        self.store = store
+        self.registry = registry
+        readers = BlockingPool(threads: options.searchThreads)
+        maintenance = BlockingPool(threads: 1)
+        commits = CommitQueue(store: store, registry: registry, policy: options.syncPolicy, maintenance: maintenance)
+        logger = options.logger
+    }
+
+    /// Counters of the write path since open.
+    public var statistics: DatabaseStatistics { commits.statistics.snapshot }
+
+    // MARK: Lifecycle
+
+    /// Stops accepting calls, waits for the calls in flight, flushes RocksDB's memtables and
+    /// closes it, releasing the directory lock. Idempotent.
+    public func close() async throws(QuiverError) {
+        let wasOpen = lifecycle.withLock { state in
+            defer { state.isOpen = false }
+            return state.isOpen
+        }
+        guard wasOpen else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let drained = lifecycle.withLock { state in
+                if state.inFlight == 0 { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if drained { continuation.resume() }
+        }
+        await commits.shutdown()
+        await readers.shutdown()
+        await maintenance.shutdown()
+        registry.removeAll()
+        try store.close()
+        logger.info("database closed", metadata: ["path": "\(path)"])
+    }
+
+    /// Runs one public call, refusing it once `close` has begun and letting `close` wait for it.
+    func operation<T: Sendable>(_ body: () async throws(QuiverError) -> T) async throws(QuiverError) -> T {
+        try lifecycle.withLock { (state) throws(QuiverError) in
+            guard state.isOpen else { throw QuiverError.closed }
+            state.inFlight += 1
+        }
+        defer {
+            let waiters = lifecycle.withLock { state in
+                state.inFlight -= 1
+                guard state.inFlight == 0 else { return [CheckedContinuation<Void, Never>]() }
+                defer { state.drainWaiters = [] }
+                return state.drainWaiters
+            }
+            waiters.forEach { $0.resume() }
+        }
+        return try await body()
+    }
+
+    func submit(_ op: WriteOp) async throws(QuiverError) -> WriteOutcome {
+        try await commits.submit(op).get()
+    }
+
+    // MARK: Collections
+
+    /// Creates a collection.
+    ///
+    /// - Throws: `invalidArgument` for a bad name, dimension or field list; `alreadyExists`.
+    public func createCollection(_ schema: CollectionSchema) async throws(QuiverError) -> CollectionInfo {
+        try await operation { () async throws(QuiverError) -> CollectionInfo in
+            try schema.validate()
+            guard case .created(let state) = try await submit(.create(schema)) else {
+                preconditionFailure("create produced another outcome")
+            }
+            logger.info("collection created", metadata: ["collection": "\(schema.name)", "dimension": "\(schema.dimension)"])
+            return Self.info(state)
+        }
+    }
+
+    /// Drops a collection and all of its data.
+    ///
+    /// - Throws: `notFound`.
+    public func dropCollection(_ name: String) async throws(QuiverError) {
+        try await operation { () async throws(QuiverError) in
+            _ = try await submit(.drop(name: name))
+            logger.info("collection dropped", metadata: ["collection": "\(name)"])
+        }
+    }
+
+    /// Every collection, sorted by name.
+    public func listCollections() throws(QuiverError) -> [CollectionInfo] {
+        try checkOpen()
+        return registry.all().map(Self.info)
+    }
+
+    /// - Throws: `notFound`.
+    public func describeCollection(_ name: String) throws(QuiverError) -> CollectionInfo {
+        try checkOpen()
+        return Self.info(try registry.require(name))
+    }
+
+    private func checkOpen() throws(QuiverError) {
+        guard lifecycle.withLock({ $0.isOpen }) else { throw QuiverError.closed }
+    }
+
+    private static func info(_ state: CollectionState) -> CollectionInfo {
+        let (rows, memory) = state.data.withLock { ($0.rowCount, $0.memoryBytes) }
+        return CollectionInfo(
+            schema: state.schema, rows: rows, memoryBytes: memory,
+            createdAtMilliseconds: state.stored.createdAtMilliseconds)
+    }
+
+    // MARK: Writes
+
+    /// Inserts or replaces a batch of records, atomically: either every record is written or
+    /// none is.
+    ///
+    /// - Throws: `invalidArgument` naming the first bad record (wrong dimension, non-finite or, for
+    ///   cosine, zero vector, unknown or mistyped field, missing required field, duplicate id,
+    ///   empty or oversized batch); `notFound` for a missing collection. Nothing is written then.
+    public func upsert(_ collection: String, _ records: [Record]) async throws(QuiverError) -> UpsertResult {
+        try await operation { () async throws(QuiverError) -> UpsertResult in
+            let state = try registry.require(collection)
+            let validated = try state.schema.validate(batch: records)
+            guard case .upserted(let inserted, let replaced) = try await submit(.upsert(state, validated)) else {
+                preconditionFailure("upsert produced another outcome")
+            }
+            return UpsertResult(inserted: inserted, replaced: replaced)
+        }
+    }
+
+    /// Deletes records by id, atomically. Ids without a live record are ignored.
+    ///
+    /// - Returns: how many records were deleted.
+    /// - Throws: `invalidArgument` for an empty or oversized id list; `notFound` for a missing
+    ///   collection.
+    public func delete(_ collection: String, ids: [RecordID]) async throws(QuiverError) -> Int {
+        try await operation { () async throws(QuiverError) -> Int in
+            let state = try registry.require(collection)
+            try Self.checkIDs(ids, collection: collection)
+            var seen = Set<RecordID>()
+            let unique = ids.filter { seen.insert($0).inserted }
+            guard case .deleted(let count) = try await submit(.delete(state, unique)) else {
+                preconditionFailure("delete produced another outcome")
+            }
+            return count
+        }
+    }
+
+    static func checkIDs(_ ids: [RecordID], collection: String) throws(QuiverError) {
+        guard !ids.isEmpty else {
+            throw .invalid(.emptyBatch, "collection \"\(collection)\": no ids given", collection: collection, field: "ids")
+        }
+        guard ids.count <= Limits.idsPerCallMax else {
+            throw .invalid(
+                .limitExceeded,
+                "collection \"\(collection)\": at most \(Limits.idsPerCallMax) ids per call, got \(ids.count)",
+                collection: collection, field: "ids", value: String(ids.count))
+        }
+    }
+}

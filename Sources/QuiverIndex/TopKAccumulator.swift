@@ -1,0 +1,93 @@
+import CFaissShim
+import QuiverCore
+
+/// The best `k` hits of each of a set of queries, accumulated over any number of scans.
+///
+/// Scores follow the metric (`l2` squared distance ascending, inner product descending) and ties
+/// are broken by the smaller label, so the result is a deterministic function of the rows scanned,
+/// whatever their order. Owns its buffers; one accumulator is used by one thread at a time.
+public struct TopKAccumulator: Sendable {
+    /// One result: the score, the label (record id) and the location the scan was given.
+    public struct Hit: Sendable, Hashable {
+        public var score: Float
+        public var label: UInt64
+        public var location: Int64
+    }
+
+    public let k: Int
+    public let queryCount: Int
+    public let dimension: Int
+    public let metric: Int32
+    private let queries: [Float]
+    private var keys: [Float]
+    private var labels: [UInt64]
+    private var locations: [Int64]
+    private var sizes: [Int64]
+
+    /// - Parameters:
+    ///   - queries: `queryCount × dimension` floats, row-major, prepared for the metric.
+    ///   - innerProduct: `true` for `ip` and `cosine`, `false` for `l2`.
+    public init(queries: [Float], dimension: Int, k: Int, innerProduct: Bool) {
+        precondition(dimension > 0 && k > 0 && queries.count % dimension == 0)
+        self.k = k
+        self.dimension = dimension
+        self.queryCount = queries.count / dimension
+        self.metric = innerProduct ? QUIVER_METRIC_IP : QUIVER_METRIC_L2
+        self.queries = queries
+        keys = Array(repeating: 0, count: queryCount * k)
+        labels = Array(repeating: 0, count: queryCount * k)
+        locations = Array(repeating: 0, count: queryCount * k)
+        sizes = Array(repeating: 0, count: queryCount)
+    }
+
+    /// Scans `count` rows starting at `base`. Called by `VectorBlock`, which owns the memory.
+    mutating func scan(
+        base: UnsafePointer<Float>, count: Int, labels rowLabels: UnsafePointer<UInt64>,
+        excluded: [UInt64]?, locationBase: Int64
+    ) throws(QuiverError) {
+        guard count > 0 else { return }
+        try shimCall("exact scan") { message, messageCapacity in
+            queries.withUnsafeBufferPointer { q in
+                keys.withUnsafeMutableBufferPointer { keys in
+                    labels.withUnsafeMutableBufferPointer { labels in
+                        locations.withUnsafeMutableBufferPointer { locations in
+                            sizes.withUnsafeMutableBufferPointer { sizes in
+                                withOptionalBuffer(excluded) { excluded in
+                                    quiver_topk_scan(
+                                        metric, Int64(dimension), q.baseAddress, Int64(queryCount),
+                                        base, Int64(count), rowLabels, locationBase, excluded,
+                                        Int64(k), keys.baseAddress, labels.baseAddress,
+                                        locations.baseAddress, sizes.baseAddress, message, messageCapacity)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The hits of every query, best first. Consumes the accumulator's heaps.
+    public consuming func finish() -> [[Hit]] {
+        keys.withUnsafeMutableBufferPointer { keys in
+            labels.withUnsafeMutableBufferPointer { labels in
+                locations.withUnsafeMutableBufferPointer { locations in
+                    quiver_topk_finalize(
+                        metric, Int64(queryCount), Int64(k), keys.baseAddress, labels.baseAddress,
+                        locations.baseAddress, sizes)
+                }
+            }
+        }
+        return (0..<queryCount).map { q in
+            (0..<Int(sizes[q])).map { i in
+                let slot = q * k + i
+                return Hit(score: keys[slot], label: labels[slot], location: locations[slot])
+            }
+        }
+    }
+}
+
+private func withOptionalBuffer<R>(_ words: [UInt64]?, _ body: (UnsafePointer<UInt64>?) -> R) -> R {
+    guard let words else { return body(nil) }
+    return words.withUnsafeBufferPointer { body($0.baseAddress) }
+}

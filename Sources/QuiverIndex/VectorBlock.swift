@@ -1,0 +1,87 @@
+import CFaissShim
+import QuiverCore
+
+/// Append-only storage for up to `capacity` rows of one collection: vectors (row-major, 64-byte
+/// aligned), the record id of each row (the scan's tie-break label) and its row id.
+///
+/// Readers never see a count from the block itself: they hold a snapshot that says how many rows
+/// are published, and they only read rows below it. The single writer of the collection appends
+/// at or above the published count and publishes the new count afterwards under a lock, which
+/// orders its stores before any reader's loads.
+///
+/// Proof for `@unchecked Sendable`: the memory is allocated in `init` and freed in `deinit`, never
+/// reallocated. Rows below a published count are never written again, and rows at or above it are
+/// only touched by the one writer (the engine's commit thread), so no location is written while
+/// another thread can read it.
+public final class VectorBlock: @unchecked Sendable {
+    public let dimension: Int
+    public let capacity: Int
+    private let vectors: UnsafeMutablePointer<Float>
+    private let labels: UnsafeMutablePointer<UInt64>
+    private let rowIDs: UnsafeMutablePointer<UInt64>
+
+    public init(dimension: Int, capacity: Int) {
+        precondition(dimension > 0 && capacity > 0)
+        self.dimension = dimension
+        self.capacity = capacity
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: capacity * dimension * MemoryLayout<Float>.stride, alignment: 64)
+        vectors = raw.bindMemory(to: Float.self, capacity: capacity * dimension)
+        labels = .allocate(capacity: capacity)
+        rowIDs = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        UnsafeMutableRawPointer(vectors).deallocate()
+        labels.deallocate()
+        rowIDs.deallocate()
+    }
+
+    /// Bytes of memory the block holds.
+    public var byteCount: Int { capacity * (dimension * MemoryLayout<Float>.stride + 16) }
+
+    // MARK: Writer side (the collection's single writer only, at or above the published count)
+
+    /// Stores one row. `vector.count` must equal `dimension`.
+    public func write(row: Int, id: RecordID, rowID: RowID, vector: [Float]) {
+        precondition(row >= 0 && row < capacity && vector.count == dimension)
+        vector.withUnsafeBufferPointer { source in
+            (vectors + row * dimension).update(from: source.baseAddress!, count: dimension)
+        }
+        labels[row] = id.rawValue
+        rowIDs[row] = rowID.rawValue
+    }
+
+    /// Stores one row from a buffer of raw little-endian float32 bytes, as read from storage,
+    /// without an intermediate array.
+    public func write(row: Int, id: RecordID, rowID: RowID, vectorBytes: UnsafeRawBufferPointer) {
+        precondition(row >= 0 && row < capacity && vectorBytes.count == dimension * 4)
+        UnsafeMutableRawPointer(vectors + row * dimension).copyMemory(
+            from: vectorBytes.baseAddress!, byteCount: vectorBytes.count)
+        labels[row] = id.rawValue
+        rowIDs[row] = rowID.rawValue
+    }
+
+    // MARK: Reader side (rows below a published count)
+
+    public func vector(at row: Int) -> [Float] {
+        precondition(row >= 0 && row < capacity)
+        return Array(UnsafeBufferPointer(start: vectors + row * dimension, count: dimension))
+    }
+
+    public func id(at row: Int) -> RecordID { RecordID(labels[row]) }
+
+    public func rowID(at row: Int) -> RowID { RowID(rowIDs[row]) }
+
+    /// Scans the first `count` rows into `accumulator`, skipping rows whose bit is set in
+    /// `excluded`. Locations reported back are `locationBase + row`.
+    public func scan(
+        count: Int, excluded: [UInt64]?, locationBase: Int64, into accumulator: inout TopKAccumulator
+    ) throws(QuiverError) {
+        precondition(count <= capacity)
+        precondition(excluded.map { $0.count * 64 >= count } ?? true)
+        try accumulator.scan(
+            base: UnsafePointer(vectors), count: count, labels: UnsafePointer(labels),
+            excluded: excluded, locationBase: locationBase)
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import QuiverCore
+@testable import QuiverEngine
+import QuiverTesting
+import Testing
+
+func quietOptions(sync: SyncPolicy = .always) -> DatabaseOptions {
+    var logger = Logger(label: "test")
+    logger.logLevel = .error
+    return DatabaseOptions(syncPolicy: sync, logger: logger)
+}
+
+/// Opens a database in `directory`, runs `body`, and closes it whatever happens.
+func withDatabase<T>(
+    _ directory: TemporaryDirectory, sync: SyncPolicy = .always, _ body: (Database) async throws -> T
+) async throws -> T {
+    let database = try await Database.open(path: directory.path, options: quietOptions(sync: sync))
+    do {
+        let result = try await body(database)
+        try await database.close()
+        return result
+    } catch {
+        try? await database.close()
+        throw error
+    }
+}
+
+/// The error `body` throws, or `nil` (recorded as a test issue) when it does not throw.
+func expectError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> QuiverError? {
+    do {
+        try await body()
+        Issue.record("expected an error", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as QuiverError {
+        return error
+    } catch {
+        Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
+extension Database {
+    /// Entries the collection has in RocksDB's vectors and attrs families — what is really stored,
+    /// independent of the in-memory state.
+    func storedEntries(_ name: String) throws -> (vectors: Int, attrs: Int) {
+        try store.countEntries(of: registry.require(name).stored.id)
+    }
+
+    func collectionID(_ name: String) throws -> CollectionID { try registry.require(name).stored.id }
+}
+
+/// The directory that holds the test bundle and the package's executables.
+let productsDirectory = URL(fileURLWithPath: Bundle.main.bundlePath)
