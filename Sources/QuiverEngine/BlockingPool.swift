@@ -17,16 +17,15 @@ final class BlockingPool: Sendable {
 
     /// Runs `body` on one of the pool's threads and returns its result.
     ///
-    /// - Throws: what `body` throws; `cancelled` when the task was cancelled before `body` ran;
-    ///   `closed` after `shutdown`.
+    /// - Throws: what `body` throws; `cancelled` when the task was cancelled, or the pool shut
+    ///   down, before `body` ran.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws(QuiverError) -> T) async throws(QuiverError) -> T {
         let result: Result<T, QuiverError>
         do {
             result = try await pool.runIfActive { Result { () throws(QuiverError) -> T in try body() } }
-        } catch is CancellationError {
-            throw .cancelled
         } catch {
-            throw .closed
+            // NIO reports both a cancelled task and a pool shutting down as CancellationError.
+            throw .cancelled
         }
         return try result.get()
     }
@@ -38,8 +37,13 @@ final class BlockingPool: Sendable {
         }
     }
 
-    /// Finishes the queued work and stops the threads.
+    /// Stops the threads once the running work items return. Work still queued is dropped
+    /// (`run` callers get `cancelled`), so callers drain their own work first.
     func shutdown() async {
         try? await pool.shutdownGracefully()
     }
+
+    // A pool dropped without `shutdown` (a `Database` released without `close`) must still stop
+    // its threads; NIO treats a second shutdown as a no-op.
+    deinit { pool.shutdownGracefully { _ in } }
 }

@@ -44,10 +44,10 @@ struct BenchEngine: AsyncParsableCommand {
     var reopenCount = 1_000_000
 
     @Option(help: "Alternating repetitions of each search measurement (medians are reported).")
-    var repeats = 5
+    var repeats = 11
 
     @Option(help: "Single queries per repetition.")
-    var singleQueries = 300
+    var singleQueries = 200
 
     @Option(help: "Batches of 100 queries per repetition.")
     var batchQueries = 10
@@ -61,11 +61,11 @@ struct BenchEngine: AsyncParsableCommand {
     mutating func run() async throws {
         if quick {
             ingestCount = 4_000
-            searchCount = 5_000
+            searchCount = 2_000
             reopenCount = 10_000
-            repeats = 2
-            singleQueries = 20
-            batchQueries = 2
+            repeats = 1
+            singleQueries = 10
+            batchQueries = 1
         }
         let workDir = dir + "/quiver-bench-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: workDir) }

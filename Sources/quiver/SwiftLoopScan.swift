@@ -17,7 +17,9 @@ struct SwiftLoopScan {
                         var acc = SIMD8<Float>()
                         var j = 0
                         while j + 8 <= dimension {
-                            let diff = SIMD8<Float>(x[(q + j)..<(q + j + 8)]) - SIMD8<Float>(b[(i * dimension + j)..<(i * dimension + j + 8)])
+                            let xs = UnsafeRawPointer(x.baseAddress! + q + j).loadUnaligned(as: SIMD8<Float>.self)
+                            let ys = UnsafeRawPointer(b.baseAddress! + i * dimension + j).loadUnaligned(as: SIMD8<Float>.self)
+                            let diff = xs - ys
                             acc += diff * diff
                             j += 8
                         }
