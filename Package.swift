@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 //
 // One module per layer; dependencies point one way:
-//   QuiverCore <- QuiverStorage / QuiverIndex <- QuiverEngine <- quiver
+//   QuiverCore <- QuiverStorage / QuiverIndex <- QuiverEngine <- QuiverServer <- quiver
+//   QuiverCore <- QuiverProto <- QuiverWire <- QuiverServer / QuiverClient <- quiver
 // See docs/architecture.md for what each layer owns.
 import PackageDescription
 
@@ -11,11 +12,16 @@ let package = Package(
     products: [
         .executable(name: "quiver", targets: ["quiver"]),
         .library(name: "QuiverEngine", targets: ["QuiverEngine"]),
+        .library(name: "QuiverClient", targets: ["QuiverClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     ],
     targets: [
         // Shared value types: ids, schema, metric, errors, limits. No dependencies.
@@ -55,6 +61,42 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Code generated from proto/ by scripts/generate-proto.sh; nothing else.
+        .target(
+            name: "QuiverProto",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ]
+        ),
+        // Wire <-> domain conversions and the error <-> status mapping, shared by server and client.
+        .target(
+            name: "QuiverWire",
+            dependencies: [
+                "QuiverCore", "QuiverProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ]
+        ),
+        .target(
+            name: "QuiverServer",
+            dependencies: [
+                "QuiverCore", "QuiverEngine", "QuiverIndex", "QuiverProto", "QuiverWire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "QuiverClient",
+            dependencies: [
+                "QuiverCore", "QuiverProto", "QuiverWire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ]
+        ),
         // Seeded generators, clustered datasets and the brute-force oracle; used by the tests and
         // by `quiver bench`.
         .target(name: "QuiverTesting", dependencies: ["QuiverCore"]),
@@ -62,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "QuiverCore", "QuiverEngine", "QuiverIndex", "QuiverTesting",
+                "QuiverCore", "QuiverEngine", "QuiverIndex", "QuiverTesting", "QuiverServer", "QuiverClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,8 +123,13 @@ let package = Package(
             name: "QuiverEngineTests",
             dependencies: ["QuiverEngine", "QuiverTesting", "quiver-crash-writer"]
         ),
-        // Drives the `quiver` binary as a child process.
-        .testTarget(name: "QuiverCLITests", dependencies: ["quiver"]),
+        .testTarget(name: "QuiverWireTests", dependencies: ["QuiverWire", "QuiverProto"]),
+        // Start the `quiver` binary as a child process (server, CLI verbs) and talk to it.
+        .testTarget(
+            name: "QuiverServerTests",
+            dependencies: ["quiver", "QuiverClient", "QuiverTesting", "QuiverProto", "QuiverWire"]
+        ),
+        .testTarget(name: "QuiverCLITests", dependencies: ["quiver", "QuiverClient", "QuiverTesting"]),
     ],
     cxxLanguageStandard: .cxx17
 )

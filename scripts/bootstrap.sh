@@ -8,9 +8,10 @@
 #   libopenblas-dev  makes OpenBLAS the system BLAS (about 5x faster than the reference BLAS
 #                    for batched search and IVF training; switched by Debian's alternatives)
 #   pkg-config       SwiftPM finds RocksDB and LZ4 through it
+#   protobuf-compiler  protoc, for scripts/generate-proto.sh (the generated code is committed)
 set -euo pipefail
 
-packages=(librocksdb-dev libfaiss-dev liblz4-dev libopenblas-dev pkg-config)
+packages=(librocksdb-dev libfaiss-dev liblz4-dev libopenblas-dev pkg-config protobuf-compiler)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 /// The one error type every Quiver layer throws.
 ///
 /// `code` says who must act: the caller (`invalidArgument`, `notFound`, `alreadyExists`,
-/// `failedPrecondition`), a retry (`resourceExhausted`, `unavailable`), or the operator
+/// `failedPrecondition`, `unauthenticated`, `permissionDenied`, `unimplemented`), a retry
+/// (`resourceExhausted`, `unavailable`, `cancelled`, `deadlineExceeded`), or the operator
 /// (`corruption`, `io`, `internal`). `reason` names the exact cause so that programs and tests
 /// can branch on it without matching message text. The server maps `code` to a gRPC status in one
 /// place; this module never imports gRPC.
@@ -11,10 +12,18 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         case notFound
         case alreadyExists
         case failedPrecondition
+        /// No credentials, or credentials the server does not know.
+        case unauthenticated
+        /// Known credentials without the role the call needs.
+        case permissionDenied
+        /// A feature this server does not have (yet).
+        case unimplemented
         case resourceExhausted
         case unavailable
         /// The caller cancelled the call (or its deadline passed) before it finished.
         case cancelled
+        /// The caller's deadline passed before the call finished.
+        case deadlineExceeded
         case corruption
         case io
         case `internal`
@@ -39,6 +48,13 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         // Requests.
         case invalidK
         case limitExceeded
+        case malformedRequest
+        case messageTooLarge
+        case notImplemented
+        // Access.
+        case missingCredentials
+        case invalidCredentials
+        case insufficientRole
         // Catalog.
         case collectionNotFound
         case collectionExists
@@ -47,6 +63,10 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         case databaseClosed
         case databaseLocked
         case cancelled
+        case deadlineExceeded
+        case serverUnavailable
+        /// The peer reported an error without a Quiver reason (a transport or proxy error).
+        case unknown
         case unsupportedFormat
         case corruptData
         case ioFailure

@@ -43,6 +43,9 @@ public final class Database: Sendable {
     /// Counters of the write path since open.
     public var statistics: DatabaseStatistics { commits.statistics.snapshot }
 
+    /// Bytes of RocksDB's SST files on disk (the WAL not included).
+    public var diskBytes: Int { store.sstBytes }
+
     // MARK: Lifecycle
 
     /// Stops accepting calls, waits for the calls in flight, flushes RocksDB's memtables and

@@ -4,4 +4,9 @@ public struct UpsertResult: Sendable, Hashable {
     public var inserted: Int
     /// Ids whose previous record was replaced.
     public var replaced: Int
+
+    public init(inserted: Int, replaced: Int) {
+        self.inserted = inserted
+        self.replaced = replaced
+    }
 }

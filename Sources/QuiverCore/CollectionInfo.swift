@@ -1,5 +1,3 @@
-import QuiverCore
-
 /// What `Database.describeCollection` and `listCollections` report.
 public struct CollectionInfo: Sendable, Hashable {
     public var schema: CollectionSchema
@@ -11,4 +9,11 @@ public struct CollectionInfo: Sendable, Hashable {
     public var createdAtMilliseconds: Int64
 
     public var name: String { schema.name }
+
+    public init(schema: CollectionSchema, rows: Int, memoryBytes: Int, createdAtMilliseconds: Int64) {
+        self.schema = schema
+        self.rows = rows
+        self.memoryBytes = memoryBytes
+        self.createdAtMilliseconds = createdAtMilliseconds
+    }
 }

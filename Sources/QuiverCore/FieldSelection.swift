@@ -1,5 +1,3 @@
-import QuiverCore
-
 /// Which scalar fields a read returns.
 public enum FieldSelection: Sendable, Hashable {
     case none
@@ -7,7 +5,7 @@ public enum FieldSelection: Sendable, Hashable {
     case only([String])
 
     /// The schema positions selected, or `unknownField` for a name the schema lacks.
-    func indices(in schema: CollectionSchema) throws(QuiverError) -> [Int] {
+    public func indices(in schema: CollectionSchema) throws(QuiverError) -> [Int] {
         switch self {
         case .none: return []
         case .all: return Array(schema.fields.indices)
@@ -23,5 +21,12 @@ public enum FieldSelection: Sendable, Hashable {
             }
             return indices
         }
+    }
+}
+
+extension FieldSelection {
+    /// The selection a request describes with a list of names and an "all fields" flag.
+    public init(names: [String], all: Bool) {
+        self = all ? .all : names.isEmpty ? .none : .only(names)
     }
 }

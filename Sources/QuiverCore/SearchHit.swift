@@ -1,5 +1,3 @@
-import QuiverCore
-
 /// One result of a search.
 public struct SearchHit: Sendable, Hashable {
     public var id: RecordID
@@ -10,4 +8,11 @@ public struct SearchHit: Sendable, Hashable {
     public var vector: [Float]?
     /// The requested fields (null ones included), when requested.
     public var fields: [String: FieldValue]?
+
+    public init(id: RecordID, score: Float, vector: [Float]? = nil, fields: [String: FieldValue]? = nil) {
+        self.id = id
+        self.score = score
+        self.vector = vector
+        self.fields = fields
+    }
 }

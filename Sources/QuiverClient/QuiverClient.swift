@@ -1,0 +1,259 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import QuiverCore
+import QuiverProto
+import QuiverWire
+
+/// An async client for a Quiver server, used by the `quiver` CLI, the tests and any Swift service.
+///
+/// Open one with `QuiverClient.withClient(_:_:)`, which connects, runs the body and closes the
+/// connection. Every call throws `QuiverError`: the server's errors come back with their code,
+/// reason, collection, field and value; transport failures as `unavailable` /
+/// `serverUnavailable`, a passed deadline as `deadlineExceeded`.
+public struct QuiverClient: Sendable {
+    public struct Options: Sendable {
+        /// Default `127.0.0.1:7733`.
+        public var server: ServerAddress
+        /// Sent as `authorization: Bearer <key>` when set.
+        public var apiKey: String?
+        /// Deadline of each call; none by default.
+        public var timeout: Duration?
+        /// Largest message sent or received. Default 64 MiB, the server's default limit.
+        public var maxMessageBytes: Int
+
+        public init(
+            server: ServerAddress = .loopbackDefault, apiKey: String? = nil, timeout: Duration? = nil,
+            maxMessageBytes: Int = 64 << 20
+        ) {
+            self.server = server
+            self.apiKey = apiKey
+            self.timeout = timeout
+            self.maxMessageBytes = maxMessageBytes
+        }
+    }
+
+    typealias Transport = HTTP2ClientTransport.Posix
+
+    public let options: Options
+    private let collections: Quiver_V1_CollectionService.Client<Transport>
+    private let data: Quiver_V1_DataService.Client<Transport>
+    private let searcher: Quiver_V1_SearchService.Client<Transport>
+    private let admin: Quiver_V1_AdminService.Client<Transport>
+
+    private init(grpc: GRPCClient<Transport>, options: Options) {
+        self.options = options
+        collections = .init(wrapping: grpc)
+        data = .init(wrapping: grpc)
+        searcher = .init(wrapping: grpc)
+        admin = .init(wrapping: grpc)
+    }
+
+    /// Connects to the server, runs `body` with a client, and closes the connection when `body`
+    /// returns or throws.
+    public static func withClient<T: Sendable>(
+        _ options: Options = Options(), _ body: (QuiverClient) async throws -> T
+    ) async throws -> T {
+        let target: any ResolvableTarget =
+            options.server.isIPv6
+            ? .ipv6(host: options.server.host, port: options.server.port)
+            : options.server.host == "localhost"
+                ? .ipv4(host: "127.0.0.1", port: options.server.port)
+                : .dns(host: options.server.host, port: options.server.port)
+        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext)
+        return try await withGRPCClient(transport: transport) { grpc in
+            try await body(QuiverClient(grpc: grpc, options: options))
+        }
+    }
+
+    // MARK: Calls
+
+    private var callOptions: CallOptions {
+        var call = CallOptions.defaults
+        call.timeout = options.timeout
+        call.maxRequestMessageBytes = options.maxMessageBytes
+        call.maxResponseMessageBytes = options.maxMessageBytes
+        return call
+    }
+
+    private var metadata: Metadata {
+        var metadata = Metadata()
+        if let key = options.apiKey { metadata.addString("Bearer \(key)", forKey: "authorization") }
+        return metadata
+    }
+
+    /// Runs one call, turning every failure into a `QuiverError`.
+    private func call<T: Sendable>(_ body: () async throws -> T) async throws(QuiverError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw WireError.quiverError(error)
+        }
+    }
+
+    // MARK: Admin
+
+    /// Whether the server answers and is serving (not shutting down). Needs no key.
+    public func health() async throws(QuiverError) -> Bool {
+        let response = try await call {
+            try await admin.health(Quiver_V1_HealthRequest(), metadata: metadata, options: callOptions)
+        }
+        return response.status == .serving
+    }
+
+    public func version() async throws(QuiverError) -> (version: String, protocol: String) {
+        let response = try await call {
+            try await admin.version(Quiver_V1_VersionRequest(), metadata: metadata, options: callOptions)
+        }
+        return (response.version, response.protocol)
+    }
+
+    public func stats() async throws(QuiverError) -> ServerStats {
+        let response = try await call {
+            try await admin.stats(Quiver_V1_StatsRequest(), metadata: metadata, options: callOptions)
+        }
+        return ServerStats(response)
+    }
+
+    // MARK: Collections
+
+    public func createCollection(_ schema: CollectionSchema) async throws(QuiverError) -> CollectionInfo {
+        let response = try await call {
+            try await collections.createCollection(
+                .with { $0.schema = Quiver_V1_CollectionSchema(schema) }, metadata: metadata, options: callOptions)
+        }
+        return try response.collection.toDomain()
+    }
+
+    /// Every collection, sorted by name.
+    public func listCollections() async throws(QuiverError) -> [CollectionInfo] {
+        let response = try await call {
+            try await collections.listCollections(Quiver_V1_ListCollectionsRequest(), metadata: metadata, options: callOptions)
+        }
+        var infos: [CollectionInfo] = []
+        for info in response.collections { infos.append(try info.toDomain()) }
+        return infos
+    }
+
+    public func describeCollection(_ name: String) async throws(QuiverError) -> CollectionInfo {
+        let response = try await call {
+            try await collections.describeCollection(.with { $0.name = name }, metadata: metadata, options: callOptions)
+        }
+        return try response.collection.toDomain()
+    }
+
+    public func dropCollection(_ name: String) async throws(QuiverError) {
+        _ = try await call {
+            try await collections.dropCollection(.with { $0.name = name }, metadata: metadata, options: callOptions)
+        }
+    }
+
+    // MARK: Data
+
+    /// Inserts or replaces a batch of records atomically.
+    public func upsert(_ collection: String, _ records: [Record]) async throws(QuiverError) -> UpsertResult {
+        let request = Quiver_V1_UpsertRequest.with {
+            $0.collection = collection
+            $0.records = records.map(Quiver_V1_Record.init)
+        }
+        let response = try await call { try await data.upsert(request, metadata: metadata, options: callOptions) }
+        return UpsertResult(inserted: Int(response.inserted), replaced: Int(response.replaced))
+    }
+
+    /// Streams batches in one call (`UpsertStream`); each batch is committed atomically as it
+    /// arrives at the server. On an error, the batches committed before it stay committed.
+    ///
+    /// - Parameter batches: produces the batches; it is iterated while the call is open.
+    /// - Returns: the totals over all batches and the number of batches committed.
+    public func upsertStream<Batches: AsyncSequence & Sendable>(
+        _ collection: String, batches: Batches
+    ) async throws(QuiverError) -> (result: UpsertResult, batches: Int) where Batches.Element == [Record] {
+        let request = StreamingClientRequest<Quiver_V1_UpsertRequest>(metadata: metadata) { writer in
+            for try await batch in batches {
+                try await writer.write(
+                    .with {
+                        $0.collection = collection
+                        $0.records = batch.map(Quiver_V1_Record.init)
+                    })
+            }
+        }
+        let response = try await call { try await data.upsertStream(request: request, options: callOptions) }
+        return (UpsertResult(inserted: Int(response.inserted), replaced: Int(response.replaced)), Int(response.batches))
+    }
+
+    /// Deletes by id, atomically; returns how many records were deleted.
+    public func delete(_ collection: String, ids: [RecordID]) async throws(QuiverError) -> Int {
+        let response = try await call {
+            try await data.delete(
+                .with {
+                    $0.collection = collection
+                    $0.ids = ids.map(\.rawValue)
+                }, metadata: metadata, options: callOptions)
+        }
+        return Int(response.deleted)
+    }
+
+    /// The records with these ids, aligned with `ids`; `nil` where no live record exists.
+    public func get(
+        _ collection: String, ids: [RecordID], includeVectors: Bool = true, fields: FieldSelection = .all
+    ) async throws(QuiverError) -> [StoredRecord?] {
+        let response = try await call {
+            try await data.get(
+                .with {
+                    $0.collection = collection
+                    $0.ids = ids.map(\.rawValue)
+                    $0.includeVectors = includeVectors
+                    fields.apply(names: &$0.outputFields, all: &$0.allFields)
+                }, metadata: metadata, options: callOptions)
+        }
+        var byID: [RecordID: StoredRecord] = [:]
+        for record in response.records {
+            let stored = try record.toStoredRecord(collection: collection)
+            byID[stored.id] = stored
+        }
+        return ids.map { byID[$0] }
+    }
+
+    /// k-nearest-neighbour search; one hit list per query, best first.
+    public func search(
+        _ collection: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions()
+    ) async throws(QuiverError) -> [[SearchHit]] {
+        let request = Quiver_V1_SearchRequest.with {
+            $0.collection = collection
+            $0.queries = PackedVectors.encode(queries)
+            $0.k = UInt32(clamping: k)
+            $0.includeVectors = options.includeVectors
+            options.fields.apply(names: &$0.outputFields, all: &$0.allFields)
+        }
+        let response = try await call { try await searcher.search(request, metadata: metadata, options: callOptions) }
+        var results: [[SearchHit]] = []
+        results.reserveCapacity(response.results.count)
+        for result in response.results {
+            var hits: [SearchHit] = []
+            hits.reserveCapacity(result.ids.count)
+            for (i, (id, score)) in zip(result.ids, result.scores).enumerated() {
+                var hit = SearchHit(id: RecordID(id), score: score)
+                if i < result.hits.count {
+                    let extra = result.hits[i]
+                    if !extra.vector.isEmpty {
+                        hit.vector = try PackedVectors.decode(extra.vector, what: "hit \(id) vector", collection: collection)
+                    }
+                    if options.fields != .none { hit.fields = extra.fields.domain }
+                }
+                hits.append(hit)
+            }
+            results.append(hits)
+        }
+        return results
+    }
+}
+
+extension FieldSelection {
+    /// Writes the selection into a request's name list and "all fields" flag.
+    func apply(names: inout [String], all: inout Bool) {
+        switch self {
+        case .none: break
+        case .all: all = true
+        case .only(let selected): names = selected
+        }
+    }
+}

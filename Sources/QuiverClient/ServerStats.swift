@@ -1,0 +1,28 @@
+import QuiverProto
+
+/// What `QuiverClient.stats()` reports.
+public struct ServerStats: Sendable, Hashable {
+    public struct Collection: Sendable, Hashable {
+        public var name: String
+        public var rows: Int
+        public var memoryBytes: Int
+    }
+
+    public var collections: [Collection]
+    public var diskBytes: Int
+    public var commitGroups: Int
+    public var committedOps: Int
+    public var walSyncs: Int
+    public var uptimeSeconds: Int
+    public var syncPolicy: String
+
+    init(_ response: Quiver_V1_StatsResponse) {
+        collections = response.collections.map { Collection(name: $0.name, rows: Int($0.rows), memoryBytes: Int($0.memoryBytes)) }
+        diskBytes = Int(response.diskBytes)
+        commitGroups = Int(response.commitGroups)
+        committedOps = Int(response.committedOps)
+        walSyncs = Int(response.walSyncs)
+        uptimeSeconds = Int(response.uptimeSeconds)
+        syncPolicy = response.syncPolicy
+    }
+}

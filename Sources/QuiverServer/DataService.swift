@@ -1,0 +1,79 @@
+import GRPCCore
+import QuiverCore
+import QuiverEngine
+import QuiverProto
+import QuiverWire
+import Synchronization
+
+struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
+    let database: Database
+
+    func upsert(request: Quiver_V1_UpsertRequest, context: ServerContext) async throws -> Quiver_V1_UpsertResponse {
+        try await handle { () async throws(QuiverError) in
+            let result = try await upsertBatch(request)
+            return .with {
+                $0.inserted = UInt64(result.inserted)
+                $0.replaced = UInt64(result.replaced)
+                $0.batches = 1
+            }
+        }
+    }
+
+    /// Commits each message as its own batch, in order. The response to a batch is not awaited
+    /// before the next message is read — the messages queue in the transport — but commits happen
+    /// one after another, so the committed batches are always a prefix of the stream.
+    func upsertStream(
+        request: RPCAsyncSequence<Quiver_V1_UpsertRequest, any Error>, context: ServerContext
+    ) async throws -> Quiver_V1_UpsertResponse {
+        let committed = Atomic<Int>(0)
+        do {
+            return try await handle { () async throws(QuiverError) in
+                var response = Quiver_V1_UpsertResponse()
+                do {
+                    for try await message in request {
+                        let result = try await upsertBatch(message)
+                        response.inserted += UInt64(result.inserted)
+                        response.replaced += UInt64(result.replaced)
+                        response.batches += 1
+                        committed.add(1, ordering: .relaxed)
+                    }
+                } catch let error as QuiverError {
+                    throw error
+                } catch let error as RPCError {
+                    throw WireError.quiverError(error)
+                } catch {
+                    throw QuiverError(.cancelled, .cancelled, "the request stream failed: \(error)")
+                }
+                return response
+            }
+        } catch var error as RPCError {
+            error.metadata.addString(String(committed.load(ordering: .relaxed)), forKey: "quiver-committed-batches")
+            throw error
+        }
+    }
+
+    private func upsertBatch(_ request: Quiver_V1_UpsertRequest) async throws(QuiverError) -> UpsertResult {
+        var records: [Record] = []
+        records.reserveCapacity(request.records.count)
+        for record in request.records {
+            records.append(try record.toRecord(collection: request.collection))
+        }
+        return try await database.upsert(request.collection, records)
+    }
+
+    func delete(request: Quiver_V1_DeleteRequest, context: ServerContext) async throws -> Quiver_V1_DeleteResponse {
+        try await handle { () async throws(QuiverError) in
+            let deleted = try await database.delete(request.collection, ids: request.ids.map(RecordID.init(rawValue:)))
+            return .with { $0.deleted = UInt64(deleted) }
+        }
+    }
+
+    func get(request: Quiver_V1_GetRequest, context: ServerContext) async throws -> Quiver_V1_GetResponse {
+        try await handle { () async throws(QuiverError) in
+            let records = try await database.get(
+                request.collection, ids: request.ids.map(RecordID.init(rawValue:)), includeVectors: request.includeVectors,
+                fields: FieldSelection(names: request.outputFields, all: request.allFields))
+            return .with { $0.records = records.compactMap { $0.map(Quiver_V1_Record.init) } }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Logging
+import QuiverCore
+import QuiverEngine
+import QuiverWire
+
+/// How `quiver serve` runs.
+public struct ServerOptions: Sendable {
+    /// Default `./data`.
+    public var dataDirectory: String
+    /// Default `127.0.0.1:7733`. Port 0 picks a free port (see `QuiverServer.run`).
+    public var listen: ServerAddress
+    /// Largest request message accepted; bigger ones fail with RESOURCE_EXHAUSTED. Default 64 MiB.
+    public var maxMessageBytes: Int
+    /// When set, every call but Health needs a key with a sufficient role.
+    public var apiKeys: APIKeys?
+    public var database: DatabaseOptions
+    public var logger: Logger
+
+    public static let maxMessageBytesDefault = 64 << 20
+
+    public init(
+        dataDirectory: String = "./data", listen: ServerAddress = .loopbackDefault,
+        maxMessageBytes: Int = ServerOptions.maxMessageBytesDefault, apiKeys: APIKeys? = nil,
+        database: DatabaseOptions = DatabaseOptions(), logger: Logger = Logger(label: "quiver.server")
+    ) {
+        self.dataDirectory = dataDirectory
+        self.listen = listen
+        self.maxMessageBytes = maxMessageBytes
+        self.apiKeys = apiKeys
+        self.database = database
+        self.logger = logger
+    }
+}
+
+/// The Quiver gRPC server: the four services of `proto/quiver/v1` over HTTP/2 (plaintext) on top
+/// of one `Database`.
+///
+/// Lifecycle: `open` opens the database and prepares the server; `run` binds, serves, and when
+/// `beginGracefulShutdown` is called stops accepting connections and calls, lets the calls in
+/// flight finish, then closes the database and returns.
+public final class QuiverServer: Sendable {
+    public static let version = "0.2.0"
+
+    public let options: ServerOptions
+    private let database: Database
+    private let state: ServerState
+    private let transport: HTTP2ServerTransport.Posix
+    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+
+    private init(options: ServerOptions, database: Database) {
+        self.options = options
+        self.database = database
+        state = ServerState(syncPolicy: options.database.syncPolicy)
+        let address: GRPCNIOTransportCore.SocketAddress =
+            options.listen.isIPv6
+            ? .ipv6(host: options.listen.host, port: options.listen.port)
+            : .ipv4(host: options.listen.host == "localhost" ? "127.0.0.1" : options.listen.host, port: options.listen.port)
+        transport = HTTP2ServerTransport.Posix(
+            address: address, transportSecurity: .plaintext,
+            config: .defaults { $0.rpc.maxRequestPayloadSize = options.maxMessageBytes })
+        var interceptors: [any ServerInterceptor] = [AccessLogInterceptor(logger: options.logger)]
+        if let keys = options.apiKeys { interceptors.append(AuthInterceptor(keys: keys)) }
+        server = GRPCServer(
+            transport: transport,
+            services: [
+                CollectionService(database: database), DataService(database: database),
+                SearchService(database: database), AdminService(database: database, state: state),
+            ],
+            interceptors: interceptors)
+    }
+
+    /// Opens the database. Nothing listens until `run`.
+    public static func open(options: ServerOptions) async throws(QuiverError) -> QuiverServer {
+        let database = try await Database.open(path: options.dataDirectory, options: options.database)
+        return QuiverServer(options: options, database: database)
+    }
+
+    /// Binds and serves until `beginGracefulShutdown`, then closes the database.
+    ///
+    /// - Parameter onListening: called once the socket is bound, with the real address (the port
+    ///   the system chose when the options asked for port 0).
+    public func run(onListening: @escaping @Sendable (ServerAddress) -> Void = { _ in }) async throws {
+        let logger = options.logger
+        let transport = self.transport
+        let listen = options.listen
+        let keys = options.apiKeys
+        let served: Result<Void, any Error>
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.server.serve() }
+                group.addTask {
+                    let bound = try await transport.listeningAddress
+                    let address =
+                        bound.ipv4.map { ServerAddress(host: $0.host, port: $0.port) }
+                        ?? bound.ipv6.map { ServerAddress(host: $0.host, port: $0.port) } ?? listen
+                    logger.notice(
+                        "listening",
+                        metadata: [
+                            "address": "\(address)", "auth": "\(keys.map { "\($0.count) API keys" } ?? "off")",
+                        ])
+                    onListening(address)
+                }
+                try await group.waitForAll()
+            }
+            served = .success(())
+        } catch {
+            served = .failure(error)
+        }
+        state.stopServing()
+        do {
+            try await database.close()
+        } catch {
+            logger.error("closing the database failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+        logger.notice("stopped")
+        try served.get()
+    }
+
+    /// Stops accepting new connections and calls; the calls in flight finish, then `run` closes
+    /// the database and returns. Health reports NOT_SERVING from now on.
+    public func beginGracefulShutdown() {
+        state.stopServing()
+        server.beginGracefulShutdown()
+    }
+}

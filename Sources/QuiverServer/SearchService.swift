@@ -1,0 +1,48 @@
+import GRPCCore
+import QuiverCore
+import QuiverEngine
+import QuiverProto
+import QuiverWire
+
+struct SearchService: Quiver_V1_SearchService.SimpleServiceProtocol {
+    let database: Database
+
+    func search(request: Quiver_V1_SearchRequest, context: ServerContext) async throws -> Quiver_V1_SearchResponse {
+        try await handle { () async throws(QuiverError) in
+            let collection = request.collection
+            guard request.filter.isEmpty else {
+                throw QuiverError(
+                    .unimplemented, .notImplemented, "filters are not supported by this server yet",
+                    collection: collection, field: "filter", value: request.filter)
+            }
+            guard request.params.nprobe == 0 else {
+                throw QuiverError(
+                    .unimplemented, .notImplemented,
+                    "nprobe needs IVF indexes, which this server does not have yet (search is exact)",
+                    collection: collection, field: "nprobe", value: String(request.params.nprobe))
+            }
+            let dimension = try database.describeCollection(collection).schema.dimension
+            let queries = try PackedVectors.decodeRows(request.queries, dimension: dimension, what: "queries", collection: collection)
+            let options = SearchOptions(
+                includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields))
+            let results = try await database.search(collection, queries: queries, k: Int(request.k), options: options)
+            let withHits = options.includeVectors || options.fields != .none
+            return .with { response in
+                response.results = results.map { hits in
+                    .with { result in
+                        result.ids = hits.map(\.id.rawValue)
+                        result.scores = hits.map(\.score)
+                        if withHits {
+                            result.hits = hits.map { hit in
+                                .with {
+                                    if let vector = hit.vector { $0.vector = PackedVectors.encode(vector) }
+                                    $0.fields = .init(hit.fields ?? [:])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import QuiverClient
+import QuiverCore
+
+struct Search: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Find the k nearest records to one or many query vectors.",
+        discussion: """
+            Give one query with --vector, or many with --queries (.fvecs or .npy float32). Scores \
+            are squared L2 distances for l2 (smaller is better) and similarities for ip and cosine. \
+            With --json, one object per query per line: {"ids": [...], "scores": [...]} plus \
+            "fields" and "vectors" (parallel to "ids") when requested.
+            """)
+
+    @Argument(help: "Collection name.") var name: String
+
+    @Option(help: ArgumentHelp("One query vector, comma-separated.", valueName: "x1,x2,..."))
+    var vector: String?
+
+    @Option(help: ArgumentHelp("Query vectors from a .fvecs or .npy file.", valueName: "file"))
+    var queries: String?
+
+    @Option(name: .short, help: "Hits per query, 1–16384.")
+    var k = 10
+
+    @Option(name: .customLong("field"), help: "Return this field with each hit (repeatable).")
+    var fields: [String] = []
+
+    @Flag(help: "Return every field with each hit.")
+    var allFields = false
+
+    @Flag(help: "Return each hit's vector.")
+    var includeVectors = false
+
+    @OptionGroup var client: ClientOptions
+
+    /// Queries per request: large query files are sent in slices, results printed in order.
+    static let queriesPerRequest = 1_024
+
+    func validate() throws {
+        guard (vector == nil) != (queries == nil) else { throw ValidationError("give exactly one of --vector and --queries") }
+        guard Limits.kRange.contains(k) else { throw ValidationError("-k must be between 1 and \(Limits.kRange.upperBound)") }
+    }
+
+    func run() async throws {
+        let queryVectors = try client.checked { () throws -> [[Float]] in
+            if let vector {
+                let parts = vector.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let values = parts.compactMap(Float.init)
+                guard values.count == parts.count, !values.isEmpty else {
+                    throw CLIError("--vector must be comma-separated numbers, got '\(vector)'")
+                }
+                return [values]
+            }
+            return try VectorFiles.readVectors(queries!).vectors
+        }
+        let selection: FieldSelection = allFields ? .all : fields.isEmpty ? .none : .only(fields)
+        let options = SearchOptions(includeVectors: includeVectors, fields: selection)
+        try await client.run { quiver in
+            var offset = 0
+            while offset < queryVectors.count {
+                let slice = Array(queryVectors[offset..<min(offset + Self.queriesPerRequest, queryVectors.count)])
+                let results = try await quiver.search(name, queries: slice, k: k, options: options)
+                for (i, hits) in results.enumerated() { emit(query: offset + i, hits: hits, options: options) }
+                offset += slice.count
+            }
+        }
+    }
+
+    private func emit(query: Int, hits: [SearchHit], options: SearchOptions) {
+        if client.json {
+            var pairs: [(String, JSONValue)] = [
+                ("ids", .array(hits.map { .uint($0.id.rawValue) })), ("scores", .array(hits.map { .float($0.score) })),
+            ]
+            if options.fields != .none { pairs.append(("fields", .array(hits.map { RecordFormat.json($0.fields ?? [:]) }))) }
+            if options.includeVectors { pairs.append(("vectors", .array(hits.map { RecordFormat.json($0.vector ?? []) }))) }
+            client.print(.object(pairs))
+            return
+        }
+        print("query \(query): \(hits.count) hits")
+        let rows = hits.enumerated().map { rank, hit in
+            var row = [String(rank + 1), String(hit.id.rawValue), JSONValue.float(hit.score).rendered]
+            if options.fields != .none { row.append(RecordFormat.brief(hit.fields ?? [:])) }
+            if options.includeVectors { row.append(RecordFormat.brief(hit.vector ?? [])) }
+            return row
+        }
+        var header = ["  RANK", "ID", "SCORE"]
+        if options.fields != .none { header.append("FIELDS") }
+        if options.includeVectors { header.append("VECTOR") }
+        print(Table.render(header: header, rows: rows.map { ["  " + $0[0]] + $0.dropFirst() }))
+    }
+}

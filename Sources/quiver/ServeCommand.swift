@@ -1,0 +1,152 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import QuiverCore
+import QuiverEngine
+import QuiverIndex
+import QuiverServer
+import QuiverWire
+import Synchronization
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Quiver server.",
+        discussion: """
+            Serves the gRPC protocol of proto/quiver/v1 (docs/protocol.md) over plaintext HTTP/2. \
+            Prints 'listening HOST:PORT' on standard output once the socket is bound; logs go to \
+            standard error.
+
+            SIGTERM or SIGINT shuts down gracefully: stop accepting, finish the calls in flight, \
+            close the database. A second signal exits at once (acknowledged writes are durable \
+            either way).
+
+            Without --api-keys anyone who can reach the address has full access, so the default \
+            address is loopback. API keys file: one 'KEY ROLE [LABEL]' per line, ROLE read, write \
+            or admin; keys at least 16 characters.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Database directory.", valueName: "dir"))
+    var dataDir = "./data"
+
+    @Option(help: ArgumentHelp("Address to listen on; port 0 picks a free port.", valueName: "host:port"))
+    var listen = ServerAddress.loopbackDefault.description
+
+    @Option(help: ArgumentHelp("Require API keys from this file (see below).", valueName: "file"))
+    var apiKeys: String?
+
+    @Option(help: ArgumentHelp(
+        "When writes are fsynced: always (default), batch, batch:<N>ms, or none (unsafe: a power loss can lose acknowledged writes).",
+        valueName: "policy"))
+    var sync = "always"
+
+    @Option(help: ArgumentHelp("Largest request message in bytes; larger ones get RESOURCE_EXHAUSTED.", valueName: "bytes"))
+    var maxMessageBytes = ServerOptions.maxMessageBytesDefault
+
+    @Option(help: ArgumentHelp("Threads for searches and reads (default: one per core).", valueName: "n"))
+    var searchThreads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical. Calls log at debug.", valueName: "level"))
+    var logLevel = "info"
+
+    func validate() throws {
+        guard SyncPolicy(parsing: sync) != nil else {
+            throw ValidationError("--sync must be always, batch, batch:<1-1000>ms or none, not '\(sync)'")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard (1_024...(1 << 30)).contains(maxMessageBytes) else {
+            throw ValidationError("--max-message-bytes must be between 1024 and 1073741824")
+        }
+        guard (1...256).contains(searchThreads) else { throw ValidationError("--search-threads must be between 1 and 256") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "quiver")
+        // FAISS (OpenMP) and OpenBLAS would each start one thread per core; searches run on
+        // Quiver's own pool instead (docs/architecture.md, "Threads").
+        ComputeThreads.configure(openMP: 1, blas: 1)
+
+        let address: ServerAddress
+        let keys: APIKeys?
+        do {
+            address = try ServerAddress(parsing: listen)
+            keys = try apiKeys.map { path throws(QuiverError) in try APIKeys(file: path) }
+        } catch {
+            throw ValidationError(error.message)
+        }
+        if keys == nil && !address.isLoopback {
+            let warning = """
+
+                ************************************************************************
+                WARNING: listening on \(address) WITHOUT AUTHENTICATION.
+                Anyone who can reach this address can read, change and drop every
+                collection. Start with --api-keys FILE, or listen on 127.0.0.1.
+                ************************************************************************
+
+                """
+            FileHandle.standardError.write(Data(warning.utf8))
+            logger.warning("authentication is off on a non-loopback address", metadata: ["address": "\(address)"])
+        }
+
+        let options = ServerOptions(
+            dataDirectory: dataDir, listen: address, maxMessageBytes: maxMessageBytes, apiKeys: keys,
+            database: DatabaseOptions(
+                syncPolicy: SyncPolicy(parsing: sync)!, searchThreads: searchThreads, logger: Logger(label: "quiver.engine")),
+            logger: Logger(label: "quiver.server"))
+        let server: QuiverServer
+        do {
+            server = try await QuiverServer.open(options: options)
+        } catch {
+            logger.critical("cannot open the database", metadata: ["error": "\(error.message)"])
+            throw ExitCode(1)
+        }
+        let signals = SignalHandling(logger: logger) { server.beginGracefulShutdown() }
+        defer { signals.cancel() }
+        try await server.run { bound in
+            // One unbuffered write: scripts and tests wait for this line.
+            FileHandle.standardOutput.write(Data("listening \(bound)\n".utf8))
+        }
+    }
+}
+
+/// First SIGTERM/SIGINT: graceful shutdown. Second: exit at once.
+final class SignalHandling {
+    private let sources: [any DispatchSourceSignal]
+
+    private final class Count: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    init(logger: Logger, onFirst: @escaping @Sendable () -> Void) {
+        let received = Count()
+        let queue = DispatchQueue(label: "quiver.signals")
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            sources.append(source)
+        }
+        self.sources = sources
+        for (source, name) in zip(sources, ["SIGTERM", "SIGINT"]) {
+            source.setEventHandler {
+                if received.value.add(1, ordering: .relaxed).newValue == 1 {
+                    logger.notice("shutting down gracefully; signal again to exit at once", metadata: ["signal": "\(name)"])
+                    onFirst()
+                } else {
+                    logger.warning("exiting at once", metadata: ["signal": "\(name)"])
+                    exit(130)
+                }
+            }
+            source.resume()
+        }
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}
