@@ -85,6 +85,7 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -97,9 +98,9 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
-        // Seeded generators, clustered datasets and the brute-force oracle; used by the tests and
-        // by `quiver bench`.
-        .target(name: "QuiverTesting", dependencies: ["QuiverCore"]),
+        // Seeded generators, clustered datasets, the brute-force oracle and process helpers (a test
+        // server, child processes); used by the tests and by `quiver bench`.
+        .target(name: "QuiverTesting", dependencies: ["QuiverCore", "QuiverClient", "QuiverWire"]),
 
         .executableTarget(
             name: "quiver",
@@ -127,9 +128,13 @@ let package = Package(
         // Start the `quiver` binary as a child process (server, CLI verbs) and talk to it.
         .testTarget(
             name: "QuiverServerTests",
-            dependencies: ["quiver", "QuiverClient", "QuiverTesting", "QuiverProto", "QuiverWire"]
+            dependencies: [
+                "quiver", "QuiverClient", "QuiverServer", "QuiverTesting", "QuiverProto", "QuiverWire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ]
         ),
-        .testTarget(name: "QuiverCLITests", dependencies: ["quiver", "QuiverClient", "QuiverTesting"]),
+        .testTarget(name: "QuiverCLITests", dependencies: ["quiver", "QuiverClient", "QuiverTesting", "QuiverWire"]),
     ],
     cxxLanguageStandard: .cxx17
 )

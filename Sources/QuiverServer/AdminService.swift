@@ -13,7 +13,7 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
     }
 
     func stats(request: Quiver_V1_StatsRequest, context: ServerContext) async throws -> Quiver_V1_StatsResponse {
-        try await handle { () async throws(QuiverError) in
+        try await handle(state) { () async throws(QuiverError) in
             let collections = try database.listCollections()
             let statistics = database.statistics
             let diskBytes = database.diskBytes

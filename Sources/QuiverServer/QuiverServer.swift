@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2Posix
 import Logging
 import QuiverCore
 import QuiverEngine
+import QuiverProto
 import QuiverWire
 
 /// How `quiver serve` runs.
@@ -59,14 +60,17 @@ public final class QuiverServer: Sendable {
             : .ipv4(host: options.listen.host == "localhost" ? "127.0.0.1" : options.listen.host, port: options.listen.port)
         transport = HTTP2ServerTransport.Posix(
             address: address, transportSecurity: .plaintext,
-            config: .defaults { $0.rpc.maxRequestPayloadSize = options.maxMessageBytes })
+            config: .defaults { $0.rpc.maxRequestPayloadSize = LimitedDeserializer<Quiver_V1_UpsertRequest>.transportLimit(for: options.maxMessageBytes) })
         var interceptors: [any ServerInterceptor] = [AccessLogInterceptor(logger: options.logger)]
         if let keys = options.apiKeys { interceptors.append(AuthInterceptor(keys: keys)) }
         server = GRPCServer(
             transport: transport,
             services: [
-                CollectionService(database: database), DataService(database: database),
-                SearchService(database: database), AdminService(database: database, state: state),
+                QuiverServices(
+                    collections: CollectionService(database: database, state: state),
+                    data: DataService(database: database, state: state),
+                    search: SearchService(database: database, state: state), admin: AdminService(database: database, state: state),
+                    limit: options.maxMessageBytes)
             ],
             interceptors: interceptors)
     }

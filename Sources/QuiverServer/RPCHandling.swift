@@ -10,7 +10,13 @@ import QuiverWire
 /// cancelled when the call is. The engine then drops the call's queued scans (a write already in
 /// the commit queue still commits: its outcome is unknown to a client that gave up, as with any
 /// database). A cancelled call that carried a deadline ends with DEADLINE_EXCEEDED.
-func handle<T: Sendable>(_ body: @escaping @Sendable () async throws(QuiverError) -> T) async throws -> T {
+///
+/// During a graceful shutdown the transport signals cancellation to every call in flight; those
+/// calls are meant to finish, so once `state` has stopped serving the signal is ignored (the
+/// client still enforces its own deadline).
+func handle<T: Sendable>(
+    _ state: ServerState, _ body: @escaping @Sendable () async throws(QuiverError) -> T
+) async throws -> T {
     let hasDeadline = CallInfo.hasDeadline
     let task = Task { () async -> Result<T, QuiverError> in
         do throws(QuiverError) {
@@ -22,7 +28,7 @@ func handle<T: Sendable>(_ body: @escaping @Sendable () async throws(QuiverError
     let result = await withRPCCancellationHandler {
         await task.value
     } onCancelRPC: {
-        task.cancel()
+        if state.isServing { task.cancel() }
     }
     switch result {
     case .success(let value):

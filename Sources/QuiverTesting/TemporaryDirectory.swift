@@ -14,3 +14,13 @@ public final class TemporaryDirectory: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+extension Array where Element: Sendable {
+    /// The elements as an async sequence (for streaming APIs in tests).
+    public var asyncStream: AsyncStream<Element> {
+        AsyncStream { continuation in
+            for element in self { continuation.yield(element) }
+            continuation.finish()
+        }
+    }
+}

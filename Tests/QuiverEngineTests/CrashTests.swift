@@ -2,7 +2,6 @@ import Foundation
 import QuiverCore
 @testable import QuiverEngine
 import QuiverTesting
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -17,35 +16,11 @@ import Glibc
 @Suite(.serialized) struct CrashTests {
     static let rounds = 24
 
-    /// Collects a pipe's output on a thread of its own, so that the child never blocks on a full
-    /// pipe and the test never blocks the cooperative pool.
-    final class PipeCollector: Sendable {
-        private let buffer = Mutex(Data())
-        private let done = Mutex(false)
-
-        init(_ handle: FileHandle) {
-            let thread = Thread { [self] in
-                while true {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { break }
-                    buffer.withLock { $0.append(chunk) }
-                }
-                done.withLock { $0 = true }
-            }
-            thread.start()
-        }
-
-        var text: String { buffer.withLock { String(decoding: $0, as: UTF8.self) } }
-        var finished: Bool { done.withLock { $0 } }
-    }
-
     @Test func acknowledgedWritesSurviveKill9() async throws {
         let seed = ProcessInfo.processInfo.environment["QUIVER_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...1_000_000)
         print("crash test seed \(seed) (replay: QUIVER_TEST_SEED=\(seed))")
         var rng = SeededRandom(seed: seed)
         let workload = CrashWorkload(seed: seed)
-        let writer = productsDirectory.appendingPathComponent("quiver-crash-writer")
-        try #require(FileManager.default.isExecutableFile(atPath: writer.path), "build quiver-crash-writer first")
         let dir = TemporaryDirectory()
 
         // Per writer: how many batches are known applied, and the model state after them.
@@ -56,36 +31,23 @@ import Glibc
 
         for round in 0..<Self.rounds {
             let policy = ["always", "batch", "none"][round % 3]
-            let process = Process()
-            process.executableURL = writer
-            process.arguments = [
-                "--data-dir", dir.path, "--seed", String(seed), "--start", applied.map(String.init).joined(separator: ","),
-                "--sync", policy,
-            ]
-            let stdout = Pipe()
-            let stderr = Pipe()
-            process.standardOutput = stdout
-            process.standardError = stderr
-            try process.run()
-            let output = PipeCollector(stdout.fileHandleForReading)
-            let errors = PipeCollector(stderr.fileHandleForReading)
+            let child = try ChildProcess(
+                "quiver-crash-writer",
+                arguments: [
+                    "--data-dir", dir.path, "--seed", String(seed), "--start", applied.map(String.init).joined(separator: ","),
+                    "--sync", policy,
+                ])
 
             // Kill at a random moment: usually while writing, sometimes during start-up and recovery.
             let delay = round % 6 == 5 ? Int.random(in: 0...30, using: &rng) : Int.random(in: 40...350, using: &rng)
-            if round % 6 != 5 {
-                let started = ContinuousClock.now
-                while !output.text.hasPrefix("ready"), ContinuousClock.now - started < .seconds(20) {
-                    try await Task.sleep(for: .milliseconds(2))
-                }
-            }
+            if round % 6 != 5 { _ = try await child.waitForLine(startingWith: "ready", timeout: .seconds(20)) }
             try await Task.sleep(for: .milliseconds(delay))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            while !output.finished || !errors.finished { try await Task.sleep(for: .milliseconds(1)) }
-            #expect(process.terminationReason == .uncaughtSignal, "round \(round): child exited by itself: \(errors.text)")
+            child.signal(SIGKILL)
+            let exit = try await child.waitForExit()
+            #expect(exit.signaled, "round \(round): child exited by itself: \(child.stderr)")
 
             var lastAck = applied.map { $0 - 1 }
-            for line in output.text.split(separator: "\n") where line.hasPrefix("ack ") {
+            for line in child.stdout.split(separator: "\n") where line.hasPrefix("ack ") {
                 let parts = line.split(separator: " ")
                 let (w, n) = (Int(parts[1])!, Int(parts[2])!)
                 #expect(n == lastAck[w] + 1, "round \(round): writer \(w) acknowledged batch \(n) out of order")

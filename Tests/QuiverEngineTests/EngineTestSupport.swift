@@ -49,6 +49,3 @@ extension Database {
 
     func collectionID(_ name: String) throws -> CollectionID { try registry.require(name).stored.id }
 }
-
-/// The directory that holds the test bundle and the package's executables.
-let productsDirectory = URL(fileURLWithPath: Bundle.main.bundlePath)

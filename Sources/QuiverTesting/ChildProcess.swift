@@ -1,0 +1,107 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process for tests: started with arguments, its stdout and stderr collected on threads
+/// of their own (so the child never blocks on a full pipe and the test never blocks Swift's
+/// cooperative pool), with helpers to wait for a line, signal it and wait for it to exit.
+public final class ChildProcess: Sendable {
+    private final class Collector: Sendable {
+        private let buffer = Mutex(Data())
+        private let done = Mutex(false)
+
+        init(_ handle: FileHandle) {
+            let thread = Thread { [self] in
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    buffer.withLock { $0.append(chunk) }
+                }
+                done.withLock { $0 = true }
+            }
+            thread.start()
+        }
+
+        var text: String { buffer.withLock { String(decoding: $0, as: UTF8.self) } }
+        var finished: Bool { done.withLock { $0 } }
+    }
+
+    private let process: Process
+    private let stdoutCollector: Collector
+    private let stderrCollector: Collector
+    public let executable: URL
+
+    /// The directory that holds the test bundle and the package's executables.
+    public static var productsDirectory: URL { URL(fileURLWithPath: Bundle.main.bundlePath) }
+
+    /// Starts `name` from the products directory.
+    public init(_ name: String, arguments: [String], environment: [String: String]? = nil) throws {
+        executable = Self.productsDirectory.appendingPathComponent(name)
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw ChildProcessError("\(executable.path) is missing: build all products first (swift build --build-tests)")
+        }
+        process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        stdoutCollector = Collector(out.fileHandleForReading)
+        stderrCollector = Collector(err.fileHandleForReading)
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var stdout: String { stdoutCollector.text }
+    public var stderr: String { stderrCollector.text }
+    public var isRunning: Bool { process.isRunning }
+
+    /// Waits until stdout has a line starting with `prefix` and returns the rest of that line.
+    public func waitForLine(startingWith prefix: String, timeout: Duration = .seconds(60)) async throws -> String {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < timeout {
+            if let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+                return String(line.dropFirst(prefix.count))
+            }
+            guard process.isRunning else {
+                throw ChildProcessError("\(executable.lastPathComponent) exited before printing '\(prefix)': \(stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw ChildProcessError("\(executable.lastPathComponent) did not print '\(prefix)' within \(timeout): \(stderr)")
+    }
+
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to exit and for its output to be collected; returns the exit status
+    /// (or the signal number for a killed process, with `signaled` true).
+    @discardableResult
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> (status: Int32, signaled: Bool) {
+        let started = ContinuousClock.now
+        while process.isRunning || !stdoutCollector.finished || !stderrCollector.finished {
+            guard ContinuousClock.now - started < timeout else {
+                throw ChildProcessError("\(executable.lastPathComponent) still running after \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
+    }
+
+    /// SIGKILLs the process if it still runs (for cleanup in `defer`).
+    public func killIfRunning() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit { killIfRunning() }
+}
+
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

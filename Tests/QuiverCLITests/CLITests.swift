@@ -1,0 +1,200 @@
+import Foundation
+import QuiverClient
+import QuiverCore
+import QuiverTesting
+import QuiverWire
+import Testing
+
+/// The `quiver` CLI as a user runs it: every verb against a real server process, output parsed
+/// (human and --json) and compared with what the Swift client sees.
+@Suite struct CLITests {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+        func json() throws -> Any { try JSONSerialization.jsonObject(with: Data(stdout.utf8), options: [.fragmentsAllowed]) }
+    }
+
+    static func quiver(_ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
+        var env = ProcessInfo.processInfo.environment
+        env["QUIVER_SERVER"] = nil
+        env["QUIVER_API_KEY"] = nil
+        env.merge(environment) { $1 }
+        let child = try ChildProcess("quiver", arguments: arguments, environment: env)
+        let exit = try await child.waitForExit()
+        return Run(status: exit.signaled ? -1 : exit.status, stdout: child.stdout, stderr: child.stderr)
+    }
+
+    static func writeFvecs(_ vectors: [[Float]], to path: String) throws {
+        var data = Data()
+        for v in vectors {
+            withUnsafeBytes(of: Int32(v.count).littleEndian) { data.append(contentsOf: $0) }
+            v.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    static func writeIvecs(_ ids: [Int32], to path: String) throws {
+        var data = Data()
+        for id in ids {
+            withUnsafeBytes(of: Int32(1).littleEndian) { data.append(contentsOf: $0) }
+            withUnsafeBytes(of: id.littleEndian) { data.append(contentsOf: $0) }
+        }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    static func writeNpy(descr: String, shape: [Int], payload: Data, to path: String) throws {
+        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        withUnsafeBytes(of: UInt16(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: Array(header.utf8))
+        data.append(payload)
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test func everyVerbAgainstARealServer() async throws {
+        let server = try await TestServer()
+        let files = TemporaryDirectory()
+        let s = ["--server", server.address]
+
+        var run = try await Self.quiver(["health"] + s)
+        #expect(run.status == 0 && run.stdout == "serving\n")
+
+        run = try await Self.quiver(
+            ["collection", "create", "docs", "--dim", "4", "--metric", "l2", "--field", "title:string:required",
+             "--field", "year:int64", "--field", "labels:tags"] + s)
+        #expect(run.status == 0, "\(run.stderr)")
+        run = try await Self.quiver(["collection", "create", "bad", "--dim", "0", "--metric", "l2"] + s)
+        #expect(run.status == 1 && run.stderr.contains("error:") && run.stderr.contains("invalidDimension"))
+        run = try await Self.quiver(["collection", "create", "bad", "--dim", "4", "--metric", "hamming"] + s)
+        #expect(run.status != 0 && run.stderr.contains("--metric must be l2, ip or cosine"))
+
+        // JSON Lines, with every field type; one line shaped like a user would write it.
+        var lines: [String] = []
+        for i in 0..<50 {
+            lines.append(#"{"id": \#(i), "vector": [\#(i), 1, 0.5, -2], "fields": {"title": "doc \#(i)", "year": \#(2000 + i), "labels": ["a", "b\#(i % 3)"]}}"#)
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: files.child("docs.jsonl"), atomically: true, encoding: .utf8)
+        run = try await Self.quiver(["upsert", "docs", files.child("docs.jsonl")] + s)
+        #expect(run.status == 0 && run.stdout.hasPrefix("upserted 50 records in 1 batches (50 new, 0 replaced)"), "\(run.stdout) \(run.stderr)")
+
+        // A bad line is reported with file and line, and nothing of the file is written.
+        try (lines[0] + "\n" + lines[1] + "\n" + #"{"id": 999, "vector": [1,2,3,4], "fields": {"color": "red"}}"# + "\n")
+            .write(toFile: files.child("bad.jsonl"), atomically: true, encoding: .utf8)
+        run = try await Self.quiver(["upsert", "docs", files.child("bad.jsonl")] + s)
+        #expect(run.status == 1 && run.stderr.contains("bad.jsonl:3: unknown field \"color\""), "\(run.stderr)")
+
+        // Collections as JSON.
+        run = try await Self.quiver(["collection", "list", "--json"] + s)
+        let list = try #require(try run.json() as? [[String: Any]])
+        #expect(list.map { $0["name"] as? String } == ["docs"] && list[0]["rows"] as? Int == 50)
+        run = try await Self.quiver(["collection", "describe", "docs", "--json"] + s)
+        let described = try #require(try run.json() as? [String: Any])
+        let fields = try #require(described["fields"] as? [[String: Any]])
+        #expect(fields.map { $0["name"] as? String } == ["title", "year", "labels"])
+        #expect(fields.map { $0["required"] as? Bool } == [true, false, false])
+        run = try await Self.quiver(["collection", "describe", "docs"] + s)
+        #expect(run.stdout.contains("dimension: 4") && run.stdout.contains("title   string  required"))
+
+        // .fvecs with .ivecs ids, and .npy with .npy ids.
+        run = try await Self.quiver(["collection", "create", "vecs", "--dim", "8", "--metric", "ip"] + s)
+        var rng = SeededRandom(seed: 5)
+        let vectors = (0..<100).map { _ in (0..<8).map { _ in Float(Int.random(in: -3...3, using: &rng)) } }
+        try Self.writeFvecs(vectors, to: files.child("v.fvecs"))
+        try Self.writeIvecs((0..<100).map { Int32(500 + $0) }, to: files.child("ids.ivecs"))
+        run = try await Self.quiver(["upsert", "vecs", files.child("v.fvecs"), "--ids", files.child("ids.ivecs"), "--batch-size", "30", "--json"] + s)
+        let upserted = try #require(try run.json() as? [String: Any], "\(run.stderr)")
+        #expect(upserted["records"] as? Int == 100 && upserted["batches"] as? Int == 4)
+        let npyVectors = (0..<30).map { _ in (0..<8).map { _ in Float(Int.random(in: -3...3, using: &rng)) } }
+        try Self.writeNpy(
+            descr: "<f4", shape: [30, 8], payload: Array(npyVectors.joined()).withUnsafeBufferPointer { Data(buffer: $0) },
+            to: files.child("v.npy"))
+        try Self.writeNpy(
+            descr: "<i8", shape: [30], payload: (0..<30).map { Int64(900 + $0) }.withUnsafeBufferPointer { Data(buffer: $0) },
+            to: files.child("ids.npy"))
+        run = try await Self.quiver(["upsert", "vecs", files.child("v.npy"), "--ids", files.child("ids.npy")] + s)
+        #expect(run.status == 0, "\(run.stderr)")
+        // .npy without ids gets ids 0..n-1.
+        run = try await Self.quiver(["upsert", "vecs", files.child("v.npy")] + s)
+        #expect(run.status == 0)
+
+        try await server.withClient { client async throws in
+            #expect(try await client.describeCollection("vecs").rows == 160)
+            let stored = try await client.get("vecs", ids: [500, 599, 900, 929, 0, 29])
+            #expect(stored.map { $0?.vector } == [vectors[0], vectors[99], npyVectors[0], npyVectors[29], npyVectors[0], npyVectors[29]])
+
+            // search --vector --json equals the client's search.
+            run = try await Self.quiver(["search", "docs", "--vector", "3,1,0.5,-2", "-k", "5", "--field", "title", "--json"] + s)
+            let want = try await client.search("docs", queries: [[3, 1, 0.5, -2]], k: 5, options: SearchOptions(fields: .only(["title"])))
+            let result = try #require(try run.json() as? [String: Any])
+            #expect((result["ids"] as? [Int])?.map(UInt64.init) == want[0].map(\.id.rawValue))
+            #expect((result["scores"] as? [Double])?.map(Float.init) == want[0].map(\.score))
+            #expect((result["fields"] as? [[String: String]])?.map { $0["title"] } == want[0].map {
+                if case .string(let t)? = $0.fields?["title"] { t } else { nil }
+            })
+
+            // search --queries: one JSON line per query, in order.
+            try Self.writeFvecs(Array(vectors.prefix(7)), to: files.child("q.fvecs"))
+            run = try await Self.quiver(["search", "vecs", "--queries", files.child("q.fvecs"), "-k", "3", "--json"] + s)
+            let expected = try await client.search("vecs", queries: Array(vectors.prefix(7)), k: 3)
+            #expect(run.lines.count == 7)
+            for (line, hits) in zip(run.lines, expected) {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                #expect((object["ids"] as? [Int])?.map(UInt64.init) == hits.map(\.id.rawValue))
+            }
+        }
+
+        // Human search output.
+        run = try await Self.quiver(["search", "docs", "--vector", "3,1,0.5,-2", "-k", "2", "--all-fields"] + s)
+        #expect(run.lines.first == "query 0: 2 hits" && run.stdout.contains("title=\"doc 3\""))
+
+        // get and delete.
+        run = try await Self.quiver(["get", "docs", "1", "2", "77", "--json"] + s)
+        #expect(run.lines.count == 3 && run.lines[2] == #"{"id":77,"missing":true}"#)
+        #expect(run.lines[0] == #"{"id":1,"vector":[1,1,0.5,-2],"fields":{"labels":["a","b1"],"title":"doc 1","year":2001}}"#)
+        run = try await Self.quiver(["delete", "docs", "1", "77"] + s)
+        #expect(run.stdout == "deleted 1 of 2 ids\n")
+
+        // The server address from the environment.
+        run = try await Self.quiver(["collection", "list"], environment: ["QUIVER_SERVER": server.address])
+        #expect(run.status == 0 && run.stdout.contains("docs") && run.stdout.contains("49"))
+
+        // Errors: exit status 1, the message and its reason; --json errors are JSON.
+        run = try await Self.quiver(["search", "docs", "--vector", "1,2"] + s)
+        #expect(run.status == 1 && run.stderr.contains("dimensionMismatch"))
+        run = try await Self.quiver(["get", "nope", "1", "--json"] + s)
+        let error = try #require(try JSONSerialization.jsonObject(with: Data(run.stderr.utf8)) as? [String: [String: String]])
+        #expect(error["error"]?["reason"] == "collectionNotFound" && run.status == 1)
+
+        run = try await Self.quiver(["collection", "drop", "docs"] + s)
+        #expect(run.status == 0 && run.stdout == "dropped collection docs\n")
+        try await server.stop()
+    }
+
+    @Test func apiKeyFromTheEnvironment() async throws {
+        let dir = TemporaryDirectory()
+        let key = "admin-key-for-the-cli-test"
+        try "\(key) admin\n".write(toFile: dir.child("keys"), atomically: true, encoding: .utf8)
+        let server = try await TestServer(arguments: ["--api-keys", dir.child("keys")])
+        var run = try await Self.quiver(["collection", "list", "--server", server.address])
+        #expect(run.status == 1 && run.stderr.contains("unauthenticated"))
+        run = try await Self.quiver(["collection", "list", "--server", server.address], environment: ["QUIVER_API_KEY": key])
+        #expect(run.status == 0 && run.stdout == "no collections\n")
+        run = try await Self.quiver(["collection", "list", "--server", server.address, "--api-key", key])
+        #expect(run.status == 0)
+        // health needs no key.
+        run = try await Self.quiver(["health", "--server", server.address])
+        #expect(run.status == 0)
+        try await server.stop()
+    }
+
+    @Test func healthFailsWithoutAServer() async throws {
+        // Nothing listens on port 1 of the loopback address.
+        let run = try await Self.quiver(["health", "--server", "127.0.0.1:1", "--timeout", "5"])
+        #expect(run.status == 1 && run.stderr.hasPrefix("error:"), "\(run.stderr)")
+    }
+}
