@@ -106,7 +106,11 @@ let package = Package(
             name: "quiver",
             dependencies: [
                 "QuiverCore", "QuiverEngine", "QuiverIndex", "QuiverTesting", "QuiverServer", "QuiverClient",
+                "QuiverProto", "QuiverWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -124,7 +128,10 @@ let package = Package(
             name: "QuiverEngineTests",
             dependencies: ["QuiverEngine", "QuiverTesting", "quiver-crash-writer"]
         ),
-        .testTarget(name: "QuiverWireTests", dependencies: ["QuiverWire", "QuiverProto"]),
+        .testTarget(
+            name: "QuiverWireTests",
+            dependencies: ["QuiverWire", "QuiverProto", .product(name: "GRPCCore", package: "grpc-swift-2")]
+        ),
         // Start the `quiver` binary as a child process (server, CLI verbs) and talk to it.
         .testTarget(
             name: "QuiverServerTests",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates Sources/QuiverProto from proto/quiver/v1/*.proto.
+# Regenerates Sources/QuiverProto from proto/quiver/v1/*.proto, and the benchmark-only messages of
+# proto/quiver/bench/v1 into Sources/quiver/Generated.
 #
 # The generated Swift code is committed, so building Quiver never needs protoc. This script builds
 # the two protoc plugins from the same package versions Package.swift uses (cloned into
@@ -45,3 +46,13 @@ protoc \
   --grpc-swift-2_out="$out" --grpc-swift-2_opt=Visibility=Public,FileNaming=PathToUnderscores \
   proto/quiver/v1/*.proto
 echo "generate-proto: wrote $(ls "$out" | wc -l) files to $out" >&2
+
+bench_out=Sources/quiver/Generated
+rm -rf "$bench_out"
+mkdir -p "$bench_out"
+protoc \
+  --plugin=protoc-gen-swift="$swift_plugin" \
+  --proto_path=proto \
+  --swift_out="$bench_out" --swift_opt=Visibility=Internal,FileNaming=PathToUnderscores \
+  proto/quiver/bench/v1/*.proto
+echo "generate-proto: wrote $(ls "$bench_out" | wc -l) files to $bench_out" >&2

@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
+# The interop test drives the server from Python's grpcio, with stubs generated at test time.
+if ! python3 -c "import grpc, grpc_tools" >/dev/null 2>&1; then
+  echo "test: installing grpcio and grpcio-tools from PyPI" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore grpcio grpcio-tools
+fi
 # Build every target first: the tests start the package's executables (quiver, quiver-crash-writer)
 # as child processes, so those must exist before the tests run.
 swift build --build-tests

@@ -59,7 +59,8 @@ public struct QuiverClient: Sendable {
             : options.server.host == "localhost"
                 ? .ipv4(host: "127.0.0.1", port: options.server.port)
                 : .dns(host: options.server.host, port: options.server.port)
-        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext)
+        let transport = try HTTP2ClientTransport.Posix(
+            target: target, transportSecurity: .plaintext, config: .defaults { $0.connection.flushCoalescing = nil })
         return try await withGRPCClient(transport: transport) { grpc in
             try await body(QuiverClient(grpc: grpc, options: options))
         }

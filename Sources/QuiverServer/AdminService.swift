@@ -7,13 +7,14 @@ import Synchronization
 struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
     let database: Database
     let state: ServerState
+    let calls: CallHandler
 
     func health(request: Quiver_V1_HealthRequest, context: ServerContext) async throws -> Quiver_V1_HealthResponse {
         .with { $0.status = state.isServing ? .serving : .notServing }
     }
 
     func stats(request: Quiver_V1_StatsRequest, context: ServerContext) async throws -> Quiver_V1_StatsResponse {
-        try await handle(state) { () async throws(QuiverError) in
+        try await calls.handle(context) { () async throws(QuiverError) in
             let collections = try database.listCollections()
             let statistics = database.statistics
             let diskBytes = database.diskBytes

@@ -1,4 +1,5 @@
 import GRPCCore
+import Logging
 import QuiverCore
 import QuiverWire
 
@@ -10,6 +11,7 @@ import QuiverWire
 /// label. The presented key is never logged or echoed.
 struct AuthInterceptor: ServerInterceptor {
     let keys: APIKeys
+    let logger: Logger
 
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,
@@ -20,6 +22,20 @@ struct AuthInterceptor: ServerInterceptor {
             return try await next(request, context)
         }
         let method = context.descriptor.fullyQualifiedMethod
+        do {
+            return try await authorize(request, context, required: required, method: method, next: next)
+        } catch let error as RPCError {
+            logger.notice(
+                "call refused",
+                metadata: ["method": "\(method)", "peer": "\(context.remotePeer)", "status": "\(error.code)", "error": "\(error.message)"])
+            throw error
+        }
+    }
+
+    private func authorize<Input: Sendable, Output: Sendable>(
+        _ request: StreamingServerRequest<Input>, _ context: ServerContext, required: Role, method: String,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
         guard let header = request.metadata[stringValues: "authorization"].first(where: { _ in true }),
             header.hasPrefix("Bearer "), header.count > "Bearer ".count
         else {

@@ -6,12 +6,12 @@ import QuiverWire
 
 struct CollectionService: Quiver_V1_CollectionService.SimpleServiceProtocol {
     let database: Database
-    let state: ServerState
+    let calls: CallHandler
 
     func createCollection(
         request: Quiver_V1_CreateCollectionRequest, context: ServerContext
     ) async throws -> Quiver_V1_CreateCollectionResponse {
-        try await handle(state) { () async throws(QuiverError) in
+        try await calls.handle(context) { () async throws(QuiverError) in
             let info = try await database.createCollection(try request.schema.toDomain())
             return .with { $0.collection = Quiver_V1_CollectionInfo(info) }
         }
@@ -20,7 +20,7 @@ struct CollectionService: Quiver_V1_CollectionService.SimpleServiceProtocol {
     func listCollections(
         request: Quiver_V1_ListCollectionsRequest, context: ServerContext
     ) async throws -> Quiver_V1_ListCollectionsResponse {
-        try await handle(state) { () async throws(QuiverError) in
+        try await calls.handle(context) { () async throws(QuiverError) in
             let collections = try database.listCollections()
             return .with { $0.collections = collections.map(Quiver_V1_CollectionInfo.init) }
         }
@@ -29,7 +29,7 @@ struct CollectionService: Quiver_V1_CollectionService.SimpleServiceProtocol {
     func describeCollection(
         request: Quiver_V1_DescribeCollectionRequest, context: ServerContext
     ) async throws -> Quiver_V1_DescribeCollectionResponse {
-        try await handle(state) { () async throws(QuiverError) in
+        try await calls.handle(context) { () async throws(QuiverError) in
             let info = try database.describeCollection(request.name)
             return .with { $0.collection = Quiver_V1_CollectionInfo(info) }
         }
@@ -38,7 +38,7 @@ struct CollectionService: Quiver_V1_CollectionService.SimpleServiceProtocol {
     func dropCollection(
         request: Quiver_V1_DropCollectionRequest, context: ServerContext
     ) async throws -> Quiver_V1_DropCollectionResponse {
-        try await handle(state) { () async throws(QuiverError) in
+        try await calls.handle(context) { () async throws(QuiverError) in
             try await database.dropCollection(request.name)
             return Quiver_V1_DropCollectionResponse()
         }

@@ -7,10 +7,10 @@ import Synchronization
 
 struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
     let database: Database
-    let state: ServerState
+    let calls: CallHandler
 
     func upsert(request: Quiver_V1_UpsertRequest, context: ServerContext) async throws -> Quiver_V1_UpsertResponse {
-        try await handle(state) { () async throws(QuiverError) in
+        try await calls.handle(context) { () async throws(QuiverError) in
             let result = try await upsertBatch(request)
             return .with {
                 $0.inserted = UInt64(result.inserted)
@@ -28,7 +28,7 @@ struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
     ) async throws -> Quiver_V1_UpsertResponse {
         let committed = Atomic<Int>(0)
         do {
-            return try await handle(state) { () async throws(QuiverError) in
+            return try await calls.handle(context) { () async throws(QuiverError) in
                 var response = Quiver_V1_UpsertResponse()
                 do {
                     for try await message in request {
@@ -63,14 +63,14 @@ struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
     }
 
     func delete(request: Quiver_V1_DeleteRequest, context: ServerContext) async throws -> Quiver_V1_DeleteResponse {
-        try await handle(state) { () async throws(QuiverError) in
+        try await calls.handle(context) { () async throws(QuiverError) in
             let deleted = try await database.delete(request.collection, ids: request.ids.map(RecordID.init(rawValue:)))
             return .with { $0.deleted = UInt64(deleted) }
         }
     }
 
     func get(request: Quiver_V1_GetRequest, context: ServerContext) async throws -> Quiver_V1_GetResponse {
-        try await handle(state) { () async throws(QuiverError) in
+        try await calls.handle(context) { () async throws(QuiverError) in
             let records = try await database.get(
                 request.collection, ids: request.ids.map(RecordID.init(rawValue:)), includeVectors: request.includeVectors,
                 fields: FieldSelection(names: request.outputFields, all: request.allFields))

@@ -60,16 +60,22 @@ public final class QuiverServer: Sendable {
             : .ipv4(host: options.listen.host == "localhost" ? "127.0.0.1" : options.listen.host, port: options.listen.port)
         transport = HTTP2ServerTransport.Posix(
             address: address, transportSecurity: .plaintext,
-            config: .defaults { $0.rpc.maxRequestPayloadSize = LimitedDeserializer<Quiver_V1_UpsertRequest>.transportLimit(for: options.maxMessageBytes) })
-        var interceptors: [any ServerInterceptor] = [AccessLogInterceptor(logger: options.logger)]
-        if let keys = options.apiKeys { interceptors.append(AuthInterceptor(keys: keys)) }
+            config: .defaults {
+                $0.rpc.maxRequestPayloadSize = LimitedDeserializer<Quiver_V1_UpsertRequest>.transportLimit(for: options.maxMessageBytes)
+                $0.connection.flushCoalescing = nil
+            })
+        // Auth is the only interceptor, and only with keys: it must refuse a call before its
+        // request is read. Logging and deadlines are handled per call (`CallHandler`).
+        let interceptors: [any ServerInterceptor] = options.apiKeys.map { [AuthInterceptor(keys: $0, logger: options.logger)] } ?? []
+        let calls = CallHandler(state: state, logger: options.logger)
         server = GRPCServer(
             transport: transport,
             services: [
                 QuiverServices(
-                    collections: CollectionService(database: database, state: state),
-                    data: DataService(database: database, state: state),
-                    search: SearchService(database: database, state: state), admin: AdminService(database: database, state: state),
+                    collections: CollectionService(database: database, calls: calls),
+                    data: DataService(database: database, calls: calls),
+                    search: SearchService(database: database, calls: calls),
+                    admin: AdminService(database: database, state: state, calls: calls),
                     limit: options.maxMessageBytes)
             ],
             interceptors: interceptors)
@@ -79,6 +85,13 @@ public final class QuiverServer: Sendable {
     public static func open(options: ServerOptions) async throws(QuiverError) -> QuiverServer {
         let database = try await Database.open(path: options.dataDirectory, options: options.database)
         return QuiverServer(options: options, database: database)
+    }
+
+    /// Serves a database that is already open (`options.dataDirectory` and `options.database`
+    /// are not used). `run` closes it when the server stops. For benchmarks that compare the
+    /// same database in-process and over the wire.
+    public static func serving(_ database: Database, options: ServerOptions) -> QuiverServer {
+        QuiverServer(options: options, database: database)
     }
 
     /// Binds and serves until `beginGracefulShutdown`, then closes the database.

@@ -6,10 +6,10 @@ import QuiverWire
 
 struct SearchService: Quiver_V1_SearchService.SimpleServiceProtocol {
     let database: Database
-    let state: ServerState
+    let calls: CallHandler
 
     func search(request: Quiver_V1_SearchRequest, context: ServerContext) async throws -> Quiver_V1_SearchResponse {
-        try await handle(state) { () async throws(QuiverError) in
+        try await calls.handle(context) { () async throws(QuiverError) in
             let collection = request.collection
             guard request.filter.isEmpty else {
                 throw QuiverError(

@@ -8,8 +8,9 @@ import QuiverCore
 /// Vectors on the wire: packed little-endian float32 in a protobuf `bytes` field.
 ///
 /// `bytes` rather than `repeated float` (docs/protocol.md, "Vectors"): the encoded size is the
-/// same, but decoding `bytes` is one copy, and clients in other languages hand over a NumPy
-/// buffer instead of building a list of floats.
+/// same, and clients in other languages hand over a buffer instead of building a list of floats
+/// (20 times faster to encode in Python); in Swift `repeated float` would be about 0.3 µs per
+/// vector cheaper (`quiver bench wire`).
 public enum PackedVectors {
     public static func encode(_ vector: [Float]) -> Data {
         vector.withUnsafeBytes { Data($0) }
@@ -52,9 +53,11 @@ public enum PackedVectors {
         return stride(from: 0, to: all.count, by: dimension).map { Array(all[$0..<($0 + dimension)]) }
     }
 
+    /// One memcpy: the bytes may sit unaligned inside the message buffer, so they are copied,
+    /// not reinterpreted. (`Data.copyBytes(to:)` took three times as long per vector.)
     private static func floats(_ data: Data) -> [Float] {
         [Float](unsafeUninitializedCapacity: data.count / 4) { buffer, count in
-            data.copyBytes(to: UnsafeMutableRawBufferPointer(buffer))
+            data.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
             count = data.count / 4
         }
     }

@@ -15,4 +15,15 @@ import Testing
         #expect(text.contains("ratio Quiver / best FAISS"))
         #expect(text.contains("reopen: 10000 × 128"))
     }
+
+    @Test func benchServerQuickRunPrintsEverySection() async throws {
+        let bench = try ChildProcess("quiver", arguments: ["bench", "server", "--quick"])
+        let exit = try await bench.waitForExit(timeout: .seconds(600))
+        let text = bench.stdout
+        #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
+        for line in ["one client, Upsert in turn", "concurrent clients, Upsert", "one UpsertStream", "in-process Database.search",
+                     "through the server", "ratio server / in-process"] {
+            #expect(text.contains(line), "missing \(line)")
+        }
+    }
 }

@@ -1,0 +1,220 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QuiverClient
+import QuiverCore
+import QuiverEngine
+import QuiverIndex
+import QuiverServer
+import QuiverTesting
+import QuiverWire
+import Synchronization
+
+/// `quiver bench server`: the server benchmark of docs/benchmarks.md.
+///
+/// A server runs in this process on a loopback port over a fresh database; a `QuiverClient` in
+/// the same process talks to it over real TCP and HTTP/2.
+/// 1. Upsert N × d through the server in batches of 1,000: one client calling `Upsert` in turn,
+///    several concurrent clients, and one `UpsertStream`.
+/// 2. Single-query search through the server beside the same `Database.search` calls in-process
+///    on the same data, alternating query by query: QPS and p50/p99 latency one call at a time,
+///    and QPS with several concurrent callers; plus the latency of an empty call (`Health`).
+struct BenchServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Upsert throughput and search QPS/latency through the server beside in-process calls."
+    )
+
+    @Option(help: "Directory for the benchmark database (removed afterwards).")
+    var dir: String = NSTemporaryDirectory()
+
+    @Option(help: "Vector dimension.")
+    var dimension = 128
+
+    @Option(help: "Vectors upserted (and then searched).")
+    var count = 100_000
+
+    @Option(help: "Records per upsert batch.")
+    var batchSize = 1_000
+
+    @Option(help: "Concurrent clients for the concurrent upsert figure.")
+    var writers = 4
+
+    @Option(help: "Single queries per round.")
+    var queries = 200
+
+    @Option(help: "Rounds over the queries, each query run in-process and through the server in turn.")
+    var rounds = 5
+
+    @Option(help: "Concurrent callers for the throughput figure.")
+    var callers = 4
+
+    @Option(help: "Seed of the synthetic clustered dataset.")
+    var seed: UInt64 = 42
+
+    @Flag(help: "Tiny sizes, for a smoke test of the benchmark itself.")
+    var quick = false
+
+    mutating func run() async throws {
+        if quick {
+            count = 4_000
+            queries = 20
+            rounds = 2
+        }
+        ComputeThreads.configure(openMP: 1, blas: 1)
+        let workDir = dir + "/quiver-bench-server-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: workDir) }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let database = try await Database.open(path: workDir, options: DatabaseOptions(syncPolicy: .always, logger: logger))
+        let server = QuiverServer.serving(
+            database, options: ServerOptions(listen: ServerAddress(host: "127.0.0.1", port: 0), logger: logger))
+        let bound = Mutex<ServerAddress?>(nil)
+        let serving = Task { try await server.run { address in bound.withLock { $0 = address } } }
+        var address: ServerAddress?
+        while address == nil {
+            try await Task.sleep(for: .milliseconds(5))
+            address = bound.withLock { $0 }
+        }
+        let options = QuiverClient.Options(server: address!)
+        let dataset = ClusteredDataset(dimension: dimension, clusters: 100, seed: seed)
+        let vectors = dataset.points(count: count, stream: 0)
+        let batches = BenchEngine.batches(vectors, dimension: dimension, batchSize: batchSize, firstID: 0)
+        print("quiver bench server — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernel \(ComputeThreads.kernelName)")
+        print("server and client in this process over loopback TCP (HTTP/2, plaintext); sync=always")
+        print("dataset: clustered, \(count) × \(dimension), seed \(seed)")
+        print("")
+
+        print("upsert through the server, batches of \(batchSize):")
+        let dimension = self.dimension
+        for (label, mode) in [("one client, Upsert in turn", 0), ("\(writers) concurrent clients, Upsert", 1), ("one UpsertStream", 2)] {
+            let collection = "bench\(mode)"
+            let writers = self.writers
+            let elapsed = try await QuiverClient.withClient(options) { client in
+                _ = try await client.createCollection(CollectionSchema(name: collection, dimension: dimension, metric: .l2))
+                let started = ContinuousClock.now
+                switch mode {
+                case 0:
+                    for batch in batches { _ = try await client.upsert(collection, batch) }
+                case 1:
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for w in 0..<writers {
+                            group.addTask {
+                                try await QuiverClient.withClient(options) { own in
+                                    for b in stride(from: w, to: batches.count, by: writers) { _ = try await own.upsert(collection, batches[b]) }
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                default:
+                    _ = try await client.upsertStream(collection, batches: batches.asyncStream)
+                }
+                return (ContinuousClock.now - started).seconds
+            }
+            print("  \(label.padding(toLength: 32, withPad: " ", startingAt: 0)) \(BenchEngine.format(Double(count) / elapsed)) vectors/s  (\(String(format: "%.2f", elapsed)) s)")
+        }
+        print("  target: at least 50,000 vectors/s")
+        print("")
+
+        // Search the first collection, in-process and through the server, alternating.
+        let queryVectors = dataset.points(count: queries, stream: 1)
+        let single = stride(from: 0, to: queryVectors.count, by: dimension).map { [Array(queryVectors[$0..<($0 + dimension)])] }
+        // One query at a time, alternating in-process and server query by query (and which goes
+        // first), so that both paths see the same machine at the same moment (it is shared and
+        // noisy).
+        var localLatencies: [Double] = []
+        var remoteLatencies: [Double] = []
+        try await QuiverClient.withClient(options) { client in
+            // Both paths must answer the same.
+            let viaServer = try await client.search("bench0", queries: single[0], k: 10)
+            let inProcess = try await database.search("bench0", queries: single[0], k: 10)
+            precondition(viaServer == inProcess, "the server and the database disagree")
+            for round in 0..<rounds {
+                for (i, query) in single.enumerated() {
+                    // Which path goes first alternates too, so neither always finds warm caches.
+                    for path in (round + i) % 2 == 0 ? [0, 1] : [1, 0] {
+                        let t = ContinuousClock.now
+                        if path == 0 {
+                            _ = try await database.search("bench0", queries: query, k: 10)
+                            localLatencies.append((ContinuousClock.now - t).seconds)
+                        } else {
+                            _ = try await client.search("bench0", queries: query, k: 10)
+                            remoteLatencies.append((ContinuousClock.now - t).seconds)
+                        }
+                    }
+                }
+            }
+        }
+        // Several callers at once: throughput rather than latency.
+        let callers = self.callers
+        func concurrentQPS(_ search: @escaping @Sendable (Int) async throws -> Void) async throws -> Double {
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for c in 0..<callers {
+                    group.addTask { for i in stride(from: c, to: single.count * 2, by: callers) { try await search(i % single.count) } }
+                }
+                try await group.waitForAll()
+            }
+            return Double(single.count * 2) / (ContinuousClock.now - started).seconds
+        }
+        var localConcurrent: [Double] = []
+        var remoteConcurrent: [Double] = []
+        try await QuiverClient.withClient(options) { client in
+            for _ in 0..<max(3, rounds / 2) {
+                localConcurrent.append(try await concurrentQPS { _ = try await database.search("bench0", queries: single[$0], k: 10) })
+                remoteConcurrent.append(try await concurrentQPS { _ = try await client.search("bench0", queries: single[$0], k: 10) })
+            }
+        }
+        // Batches of 100 queries per call: the per-call cost spread over 100 queries.
+        let batchOf100 = (0..<max(1, single.count / 100)).map { b in (0..<100).map { single[(b * 100 + $0) % single.count][0] } }
+        var localBatch: [Double] = []
+        var remoteBatch: [Double] = []
+        try await QuiverClient.withClient(options) { client in
+            for round in 0..<(rounds * 2) {
+                for (i, batch) in batchOf100.enumerated() {
+                    for path in (round + i) % 2 == 0 ? [0, 1] : [1, 0] {
+                        let t = ContinuousClock.now
+                        if path == 0 {
+                            _ = try await database.search("bench0", queries: batch, k: 10)
+                            localBatch.append((ContinuousClock.now - t).seconds / 100)
+                        } else {
+                            _ = try await client.search("bench0", queries: batch, k: 10)
+                            remoteBatch.append((ContinuousClock.now - t).seconds / 100)
+                        }
+                    }
+                }
+            }
+        }
+        // The cost of a call with no work: the transport's share of every call.
+        var healthLatencies: [Double] = []
+        try await QuiverClient.withClient(options) { client in
+            for _ in 0..<(single.count * 2) {
+                let t = ContinuousClock.now
+                _ = try await client.health()
+                healthLatencies.append((ContinuousClock.now - t).seconds)
+            }
+        }
+        func latency(_ samples: [Double]) -> String {
+            String(format: "p50 %.2f ms, p99 %.2f ms", Percentile.of(samples, 50) * 1000, Percentile.of(samples, 99) * 1000)
+        }
+        func qps(_ samples: [Double]) -> Double { Double(samples.count) / samples.reduce(0, +) }
+        print("single-query search over \(count) × \(dimension), k=10, \(rounds * single.count) queries alternating in-process and server:")
+        print("  one at a time:")
+        print("    in-process Database.search   \(BenchEngine.format(qps(localLatencies))) QPS, \(latency(localLatencies))")
+        print("    through the server            \(BenchEngine.format(qps(remoteLatencies))) QPS, \(latency(remoteLatencies))")
+        print("    ratio server / in-process = \(String(format: "%.2f", qps(remoteLatencies) / qps(localLatencies)))  (target ≥ 0.80)")
+        print("  \(callers) callers at once (median of \(localConcurrent.count) runs):")
+        print("    in-process Database.search   \(BenchEngine.format(Percentile.median(localConcurrent))) QPS")
+        print("    through the server            \(BenchEngine.format(Percentile.median(remoteConcurrent))) QPS")
+        print("    ratio server / in-process = \(String(format: "%.2f", Percentile.median(remoteConcurrent) / Percentile.median(localConcurrent)))")
+        print("  batches of 100 queries per call, alternating:")
+        print("    in-process Database.search   \(BenchEngine.format(qps(localBatch))) QPS")
+        print("    through the server            \(BenchEngine.format(qps(remoteBatch))) QPS")
+        print("    ratio server / in-process = \(String(format: "%.2f", qps(remoteBatch) / qps(localBatch)))")
+        print("  an empty call (Health) through the server: \(latency(healthLatencies))")
+
+        server.beginGracefulShutdown()
+        try await serving.value
+    }
+}
