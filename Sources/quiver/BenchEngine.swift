@@ -22,12 +22,6 @@ struct BenchEngine: AsyncParsableCommand {
         abstract: "Ingest throughput, exact search beside raw FAISS IndexFlat, and reopen time."
     )
 
-    @Option(help: "Directory for the benchmark databases (removed afterwards).")
-    var dir: String = NSTemporaryDirectory()
-
-    @Option(help: "Vector dimension.")
-    var dimension = 128
-
     @Option(help: "Vectors ingested per sync policy.")
     var ingestCount = 200_000
 
@@ -52,14 +46,13 @@ struct BenchEngine: AsyncParsableCommand {
     @Option(help: "Batches of 100 queries per repetition.")
     var batchQueries = 10
 
-    @Option(help: "Seed of the synthetic clustered dataset.")
-    var seed: UInt64 = 42
+    @OptionGroup var common: BenchCommon
 
-    @Flag(help: "Tiny sizes, for a smoke test of the benchmark itself.")
-    var quick = false
+    private var dimension: Int { common.dimension }
+    private var seed: UInt64 { common.seed }
 
     mutating func run() async throws {
-        if quick {
+        if common.quick {
             ingestCount = 4_000
             searchCount = 2_000
             reopenCount = 10_000
@@ -67,7 +60,7 @@ struct BenchEngine: AsyncParsableCommand {
             singleQueries = 10
             batchQueries = 1
         }
-        let workDir = dir + "/quiver-bench-\(UUID().uuidString)"
+        let workDir = common.workDirectory("engine")
         defer { try? FileManager.default.removeItem(atPath: workDir) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let dataset = ClusteredDataset(dimension: dimension, clusters: 100, seed: seed)
@@ -222,9 +215,7 @@ struct BenchEngine: AsyncParsableCommand {
     }
 
     static func options(_ sync: SyncPolicy) -> DatabaseOptions {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .warning
-        return DatabaseOptions(syncPolicy: sync, logger: logger)
+        DatabaseOptions(syncPolicy: sync, logger: BenchCommon.quietLogger)
     }
 
     static func format(_ value: Double) -> String {

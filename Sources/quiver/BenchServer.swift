@@ -25,12 +25,6 @@ struct BenchServer: AsyncParsableCommand {
         abstract: "Upsert throughput and search QPS/latency through the server beside in-process calls."
     )
 
-    @Option(help: "Directory for the benchmark database (removed afterwards).")
-    var dir: String = NSTemporaryDirectory()
-
-    @Option(help: "Vector dimension.")
-    var dimension = 128
-
     @Option(help: "Vectors upserted (and then searched).")
     var count = 100_000
 
@@ -49,23 +43,21 @@ struct BenchServer: AsyncParsableCommand {
     @Option(help: "Concurrent callers for the throughput figure.")
     var callers = 4
 
-    @Option(help: "Seed of the synthetic clustered dataset.")
-    var seed: UInt64 = 42
+    @OptionGroup var common: BenchCommon
 
-    @Flag(help: "Tiny sizes, for a smoke test of the benchmark itself.")
-    var quick = false
+    private var dimension: Int { common.dimension }
+    private var seed: UInt64 { common.seed }
 
     mutating func run() async throws {
-        if quick {
+        if common.quick {
             count = 4_000
             queries = 20
             rounds = 2
         }
         ComputeThreads.configure(openMP: 1, blas: 1)
-        let workDir = dir + "/quiver-bench-server-\(UUID().uuidString)"
+        let workDir = common.workDirectory("server")
         defer { try? FileManager.default.removeItem(atPath: workDir) }
-        var logger = Logger(label: "bench")
-        logger.logLevel = .warning
+        let logger = BenchCommon.quietLogger
         let database = try await Database.open(path: workDir, options: DatabaseOptions(syncPolicy: .always, logger: logger))
         let server = QuiverServer.serving(
             database, options: ServerOptions(listen: ServerAddress(host: "127.0.0.1", port: 0), logger: logger))
@@ -77,6 +69,7 @@ struct BenchServer: AsyncParsableCommand {
             address = bound.withLock { $0 }
         }
         let options = QuiverClient.Options(server: address!)
+        let dimension = self.dimension
         let dataset = ClusteredDataset(dimension: dimension, clusters: 100, seed: seed)
         let vectors = dataset.points(count: count, stream: 0)
         let batches = BenchEngine.batches(vectors, dimension: dimension, batchSize: batchSize, firstID: 0)
@@ -86,7 +79,6 @@ struct BenchServer: AsyncParsableCommand {
         print("")
 
         print("upsert through the server, batches of \(batchSize):")
-        let dimension = self.dimension
         for (label, mode) in [("one client, Upsert in turn", 0), ("\(writers) concurrent clients, Upsert", 1), ("one UpsertStream", 2)] {
             let collection = "bench\(mode)"
             let writers = self.writers

@@ -16,16 +16,16 @@ import Testing
             #expect(try db.listCollections().map(\.name) == ["apples", "books"])
             #expect(try db.describeCollection("books").schema == schema)
 
-            let taken = await expectError { _ = try await db.createCollection(schema) }
+            let taken = await thrownError { _ = try await db.createCollection(schema) }
             #expect(taken?.code == .alreadyExists && taken?.collection == "books")
-            let bad = await expectError { _ = try await db.createCollection(CollectionSchema(name: "x y", dimension: 2, metric: .l2)) }
+            let bad = await thrownError { _ = try await db.createCollection(CollectionSchema(name: "x y", dimension: 2, metric: .l2)) }
             #expect(bad?.reason == .invalidName)
 
             try await db.dropCollection("apples")
             #expect(try db.listCollections().map(\.name) == ["books"])
-            let missing = await expectError { try await db.dropCollection("apples") }
+            let missing = await thrownError { try await db.dropCollection("apples") }
             #expect(missing?.code == .notFound && missing?.reason == .collectionNotFound)
-            let describe = await expectError { _ = try db.describeCollection("apples") }
+            let describe = await thrownError { _ = try db.describeCollection("apples") }
             #expect(describe?.code == .notFound)
         }
         // The catalog comes back from RocksDB alone.

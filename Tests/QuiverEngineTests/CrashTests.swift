@@ -40,7 +40,7 @@ import Glibc
 
             // Kill at a random moment: usually while writing, sometimes during start-up and recovery.
             let delay = round % 6 == 5 ? Int.random(in: 0...30, using: &rng) : Int.random(in: 40...350, using: &rng)
-            if round % 6 != 5 { _ = try await child.waitForLine(startingWith: "ready", timeout: .seconds(20)) }
+            if round % 6 != 5 { _ = try await child.waitForLine(startingWith: "ready", timeout: .seconds(120)) }
             try await Task.sleep(for: .milliseconds(delay))
             child.signal(SIGKILL)
             let exit = try await child.waitForExit()

@@ -26,20 +26,6 @@ func withDatabase<T>(
     }
 }
 
-/// The error `body` throws, or `nil` (recorded as a test issue) when it does not throw.
-func expectError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> QuiverError? {
-    do {
-        try await body()
-        Issue.record("expected an error", sourceLocation: sourceLocation)
-        return nil
-    } catch let error as QuiverError {
-        return error
-    } catch {
-        Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
-        return nil
-    }
-}
-
 extension Database {
     /// Entries the collection has in RocksDB's vectors and attrs families — what is really stored,
     /// independent of the in-memory state.

@@ -62,7 +62,7 @@ import Testing
             let before = try await db.get("docs", ids: existing.map(\.id))
             let opsBefore = db.statistics.committedOps
 
-            let error = await expectError { _ = try await db.upsert("docs", testCase.records) }
+            let error = await thrownError { _ = try await db.upsert("docs", testCase.records) }
             #expect(error?.code == .invalidArgument)
             #expect(error?.reason == testCase.reason)
             #expect(error?.collection == "docs")
@@ -83,13 +83,13 @@ import Testing
     @Test func writesToAMissingCollectionAreRejected() async throws {
         let dir = TemporaryDirectory()
         try await withDatabase(dir) { db async throws in
-            let upsert = await expectError { _ = try await db.upsert("nope", [Self.good(1)]) }
+            let upsert = await thrownError { _ = try await db.upsert("nope", [Self.good(1)]) }
             #expect(upsert?.code == .notFound && upsert?.reason == .collectionNotFound && upsert?.collection == "nope")
-            let delete = await expectError { _ = try await db.delete("nope", ids: [1]) }
+            let delete = await thrownError { _ = try await db.delete("nope", ids: [1]) }
             #expect(delete?.code == .notFound)
-            let get = await expectError { _ = try await db.get("nope", ids: [1]) }
+            let get = await thrownError { _ = try await db.get("nope", ids: [1]) }
             #expect(get?.code == .notFound)
-            let search = await expectError { _ = try await db.search("nope", queries: [[1, 2, 3]], k: 1) }
+            let search = await thrownError { _ = try await db.search("nope", queries: [[1, 2, 3]], k: 1) }
             #expect(search?.code == .notFound)
             #expect(db.statistics.committedOps == 0)
             #expect(try db.listCollections().isEmpty)
@@ -102,22 +102,22 @@ import Testing
         try await withDatabase(dir) { db async throws in
             _ = try await db.createCollection(Self.schema)
             let q: [Float] = [1, 2, 3]
-            #expect(await expectError { _ = try await db.search("docs", queries: [q], k: 0 ) }?.reason == .invalidK)
-            #expect(await expectError { _ = try await db.search("docs", queries: [q], k: 16_385) }?.reason == .invalidK)
-            #expect(await expectError { _ = try await db.search("docs", queries: [], k: 1) }?.reason == .emptyBatch)
-            #expect(await expectError { _ = try await db.search("docs", queries: [[1, 2]], k: 1) }?.reason == .dimensionMismatch)
-            #expect(await expectError { _ = try await db.search("docs", queries: [[1, .nan, 2]], k: 1) }?.reason == .nonFiniteVector)
-            #expect(await expectError { _ = try await db.search("docs", queries: [[0, 0, 0]], k: 1) }?.reason == .zeroVector)
+            #expect(await thrownError { _ = try await db.search("docs", queries: [q], k: 0 ) }?.reason == .invalidK)
+            #expect(await thrownError { _ = try await db.search("docs", queries: [q], k: 16_385) }?.reason == .invalidK)
+            #expect(await thrownError { _ = try await db.search("docs", queries: [], k: 1) }?.reason == .emptyBatch)
+            #expect(await thrownError { _ = try await db.search("docs", queries: [[1, 2]], k: 1) }?.reason == .dimensionMismatch)
+            #expect(await thrownError { _ = try await db.search("docs", queries: [[1, .nan, 2]], k: 1) }?.reason == .nonFiniteVector)
+            #expect(await thrownError { _ = try await db.search("docs", queries: [[0, 0, 0]], k: 1) }?.reason == .zeroVector)
             #expect(
-                await expectError { _ = try await db.search("docs", queries: Array(repeating: q, count: 300), k: 16_384) }?.reason
+                await thrownError { _ = try await db.search("docs", queries: Array(repeating: q, count: 300), k: 16_384) }?.reason
                     == .limitExceeded)
             #expect(
-                await expectError {
+                await thrownError {
                     _ = try await db.search("docs", queries: [q], k: 1, options: SearchOptions(fields: .only(["nope"])))
                 }?.reason == .unknownField)
-            #expect(await expectError { _ = try await db.delete("docs", ids: []) }?.reason == .emptyBatch)
-            #expect(await expectError { _ = try await db.get("docs", ids: []) }?.reason == .emptyBatch)
-            #expect(await expectError { _ = try await db.get("docs", ids: [1], fields: .only(["x"])) }?.reason == .unknownField)
+            #expect(await thrownError { _ = try await db.delete("docs", ids: []) }?.reason == .emptyBatch)
+            #expect(await thrownError { _ = try await db.get("docs", ids: []) }?.reason == .emptyBatch)
+            #expect(await thrownError { _ = try await db.get("docs", ids: [1], fields: .only(["x"])) }?.reason == .unknownField)
         }
     }
 
@@ -126,7 +126,7 @@ import Testing
         let db = try await Database.open(path: dir.path, options: quietOptions())
         _ = try await db.createCollection(Self.schema)
         try await db.close()
-        #expect(await expectError { _ = try await db.upsert("docs", [Self.good(1)]) }?.reason == .databaseClosed)
-        #expect(await expectError { _ = try db.listCollections() }?.code == .unavailable)
+        #expect(await thrownError { _ = try await db.upsert("docs", [Self.good(1)]) }?.reason == .databaseClosed)
+        #expect(await thrownError { _ = try db.listCollections() }?.code == .unavailable)
     }
 }

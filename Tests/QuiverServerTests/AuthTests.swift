@@ -34,18 +34,18 @@ import Testing
         try await server.withClient { client async throws in #expect(try await client.health()) }
         // No key, a wrong key.
         try await server.withClient { client async throws in
-            let error = await expectError { _ = try await client.listCollections() }
+            let error = await thrownError { _ = try await client.listCollections() }
             #expect(error?.code == .unauthenticated && error?.reason == .missingCredentials)
         }
         try await server.withClient(apiKey: Self.wrongKey) { client async throws in
-            let error = await expectError { _ = try await client.listCollections() }
+            let error = await thrownError { _ = try await client.listCollections() }
             #expect(error?.code == .unauthenticated && error?.reason == .invalidCredentials)
             #expect(error?.message.contains(Self.wrongKey) == false)
         }
         // read: reads only.
         try await server.withClient(apiKey: Self.readKey) { client async throws in
             #expect(try await client.listCollections().isEmpty)
-            let create = await expectError { _ = try await client.createCollection(schema) }
+            let create = await thrownError { _ = try await client.createCollection(schema) }
             #expect(create?.code == .permissionDenied && create?.reason == .insufficientRole)
             #expect(create?.message.contains("analytics") == true && create?.message.contains("needs admin") == true)
         }
@@ -54,14 +54,14 @@ import Testing
             _ = try await client.createCollection(schema)
         }
         try await server.withClient(apiKey: Self.readKey) { client async throws in
-            let upsert = await expectError { _ = try await client.upsert("c", [record]) }
+            let upsert = await thrownError { _ = try await client.upsert("c", [record]) }
             #expect(upsert?.code == .permissionDenied)
             #expect(try await client.search("c", queries: [[1, 2]], k: 1) == [[]])
         }
         // write: writes, cannot drop.
         try await server.withClient(apiKey: Self.writeKey) { client async throws in
             _ = try await client.upsert("c", [record])
-            let drop = await expectError { try await client.dropCollection("c") }
+            let drop = await thrownError { try await client.dropCollection("c") }
             #expect(drop?.code == .permissionDenied)
             #expect(try await client.describeCollection("c").rows == 1)
         }

@@ -30,33 +30,33 @@ import Testing
         try await server.withClient { client async throws in
             try await Self.prepare(client)
 
-            let dimension = await expectError { _ = try await client.upsert("v", [Record(id: 3, vector: [1, 2, 3])]) }
+            let dimension = await thrownError { _ = try await client.upsert("v", [Record(id: 3, vector: [1, 2, 3])]) }
             #expect(dimension?.code == .invalidArgument && dimension?.reason == .dimensionMismatch)
             #expect(dimension?.collection == "v" && dimension?.field == "vector" && dimension?.value == "3")
             #expect(dimension?.message.contains("record 3 has dimension 3, expected 4") == true)
 
-            let nan = await expectError {
+            let nan = await thrownError {
                 _ = try await client.upsert("v", [Record(id: 3, vector: [1, 2, 3, 4]), Record(id: 4, vector: [1, .nan, 3, 4])])
             }
             #expect(nan?.code == .invalidArgument && nan?.reason == .nonFiniteVector && nan?.field == "vector")
             #expect(nan?.message.contains("record 4") == true)
 
-            let nanQuery = await expectError { _ = try await client.search("v", queries: [[.nan, 0, 0, 0]], k: 1) }
+            let nanQuery = await thrownError { _ = try await client.search("v", queries: [[.nan, 0, 0, 0]], k: 1) }
             #expect(nanQuery?.reason == .nonFiniteVector)
 
-            let mistyped = await expectError {
+            let mistyped = await thrownError {
                 _ = try await client.upsert("v", [Record(id: 3, vector: [1, 2, 3, 4], fields: ["n": .string("x")])])
             }
             #expect(mistyped?.reason == .fieldTypeMismatch && mistyped?.field == "n" && mistyped?.value == "\"x\"")
 
-            let missing = await expectError { _ = try await client.upsert("nope", [Record(id: 3, vector: [1, 2, 3, 4])]) }
+            let missing = await thrownError { _ = try await client.upsert("nope", [Record(id: 3, vector: [1, 2, 3, 4])]) }
             #expect(missing?.code == .notFound && missing?.reason == .collectionNotFound && missing?.collection == "nope")
-            let missingSearch = await expectError { _ = try await client.search("nope", queries: [[1, 2, 3, 4]], k: 1) }
+            let missingSearch = await thrownError { _ = try await client.search("nope", queries: [[1, 2, 3, 4]], k: 1) }
             #expect(missingSearch?.code == .notFound)
 
-            let badK = await expectError { _ = try await client.search("v", queries: [[1, 2, 3, 4]], k: 0) }
+            let badK = await thrownError { _ = try await client.search("v", queries: [[1, 2, 3, 4]], k: 0) }
             #expect(badK?.reason == .invalidK && badK?.field == "k" && badK?.value == "0")
-            let tooManyQueries = await expectError {
+            let tooManyQueries = await thrownError {
                 _ = try await client.search("v", queries: Array(repeating: [1, 2, 3, 4], count: 4_097), k: 1)
             }
             #expect(tooManyQueries?.reason == .limitExceeded)
@@ -97,7 +97,7 @@ import Testing
             let oversized = (0..<60_000).map { Record(id: RecordID(UInt64(100 + $0)), vector: [1, 2, 3, 4]) }
             let request = Quiver_V1_UpsertRequest.with { $0.collection = "v"; $0.records = oversized.map(Quiver_V1_Record.init) }
             #expect(try (request.serializedBytes() as [UInt8]).count > 1 << 20)
-            let error = await expectError { _ = try await client.upsert("v", oversized) }
+            let error = await thrownError { _ = try await client.upsert("v", oversized) }
             #expect(error?.code == .resourceExhausted)
             #expect(error?.reason == .messageTooLarge)
             try await Self.expectUnchanged(client)
