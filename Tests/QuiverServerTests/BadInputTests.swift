@@ -127,6 +127,36 @@ import Testing
         try await server.stop()
     }
 
+    @Test func aFailedStreamKeepsTheBatchesBeforeItAndCountsThem() async throws {
+        let server = try await TestServer()
+        try await server.withClient { client async throws in try await Self.prepare(client) }
+        try await Self.withRawClient(server) { grpc in
+            let data = Quiver_V1_DataService.Client(wrapping: grpc)
+            let batches: [[Record]] = [
+                [Record(id: 10, vector: [1, 1, 1, 1])], [Record(id: 11, vector: [2, 2, 2, 2])],
+                [Record(id: 12, vector: [3, 3, 3])],  // wrong dimension
+                [Record(id: 13, vector: [4, 4, 4, 4])],
+            ]
+            let request = StreamingClientRequest<Quiver_V1_UpsertRequest> { writer in
+                for batch in batches {
+                    try await writer.write(.with { $0.collection = "v"; $0.records = batch.map(Quiver_V1_Record.init) })
+                }
+            }
+            do {
+                _ = try await data.upsertStream(request: request)
+                Issue.record("the stream succeeded")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument)
+                #expect(error.metadata[stringValues: "quiver-committed-batches"].first(where: { _ in true }) == "2")
+                #expect(WireError.quiverError(error).reason == .dimensionMismatch)
+            }
+        }
+        try await server.withClient { client async throws in
+            #expect(try await client.get("v", ids: [10, 11, 12, 13]).map { $0?.id } == [10, 11, nil, nil])
+        }
+        try await server.stop()
+    }
+
     /// Runs `body` with a plain grpc-swift client, for requests QuiverClient cannot make.
     static func withRawClient(_ server: TestServer, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Void) async throws {
         let transport = try HTTP2ClientTransport.Posix(target: .ipv4(host: server.host, port: server.port), transportSecurity: .plaintext)
