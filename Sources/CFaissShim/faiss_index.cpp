@@ -5,44 +5,19 @@
 // buffer. Every entry point catches C++ exceptions: none may unwind into Swift.
 
 #include "quiver_faiss.h"
+#include "shim_internal.h"
 
 #include <dlfcn.h>
 
-#include <cstdio>
 #include <exception>
 #include <memory>
 
 #include <faiss/IndexFlat.h>
-#include <faiss/impl/FaissException.h>
 
 // The toolchain's clang ships no omp.h; these are the libgomp entry points FAISS uses.
 extern "C" void omp_set_num_threads(int);
 
-struct quiver_faiss_index {
-    std::unique_ptr<faiss::Index> index;
-};
-
-namespace {
-
-void write_error(char* err, size_t err_len, const char* message) {
-    if (err && err_len > 0) std::snprintf(err, err_len, "%s", message);
-}
-
-template <class Body>
-int32_t guarded(char* err, size_t err_len, Body body) {
-    try {
-        body();
-        return 0;
-    } catch (const faiss::FaissException& e) {
-        write_error(err, err_len, e.what());
-        return 2;
-    } catch (const std::exception& e) {
-        write_error(err, err_len, e.what());
-        return 1;
-    }
-}
-
-}  // namespace
+using quiver::guarded;
 
 extern "C" void quiver_set_threads(int32_t omp_threads, int32_t blas_threads) {
     if (omp_threads > 0) omp_set_num_threads(omp_threads);

@@ -8,6 +8,7 @@
 // ||x||² + ||y||² − 2⟨x,y⟩ expansion that FAISS uses). docs/benchmarks.md has the measurements.
 
 #include "quiver_faiss.h"
+#include "shim_internal.h"
 
 #include <algorithm>
 #include <cmath>
@@ -152,13 +153,8 @@ __attribute__((target("avx512f"))) void ny_avx512(
 
 #endif  // __x86_64__
 
-using NyKernel = void (*)(const float*, const float*, size_t, size_t, float*);
-
-struct Kernels {
-    NyKernel l2;
-    NyKernel ip;
-    int32_t level;
-};
+using quiver::Kernels;
+using quiver::NyKernel;
 
 Kernels choose_kernels() {
 #if defined(__x86_64__)
@@ -170,71 +166,23 @@ Kernels choose_kernels() {
     return {l2_ny_portable, ip_ny_portable, 0};
 }
 
+}  // namespace
+
+namespace quiver {
+
 const Kernels& kernels() {
     static const Kernels chosen = choose_kernels();
     return chosen;
 }
 
-// ---- per-query max-heap on (key, label) -----------------------------------------------------
+}  // namespace quiver
 
-struct Heap {
-    float* keys;
-    uint64_t* labels;
-    int64_t* locs;
-    int64_t size;
-    int64_t k;
+namespace {
 
-    static bool worse(float ka, uint64_t la, float kb, uint64_t lb) {
-        return ka > kb || (ka == kb && la > lb);
-    }
+using quiver::Heap;
+using quiver::kernels;
 
-    // True when (key, label) would enter the heap: the cheap test that rejects most rows.
-    bool admits(float key, uint64_t label) const {
-        return size < k || worse(keys[0], labels[0], key, label);
-    }
-
-    void push(float key, uint64_t label, int64_t loc) {
-        int64_t i;
-        if (size < k) {
-            i = size++;
-            // Sift up.
-            while (i > 0) {
-                int64_t parent = (i - 1) / 2;
-                if (!worse(key, label, keys[parent], labels[parent])) break;
-                keys[i] = keys[parent];
-                labels[i] = labels[parent];
-                locs[i] = locs[parent];
-                i = parent;
-            }
-        } else {
-            // Replace the root and sift down.
-            i = 0;
-            for (;;) {
-                int64_t l = 2 * i + 1, r = l + 1, m = i;
-                float mk = key;
-                uint64_t ml = label;
-                if (l < size && worse(keys[l], labels[l], mk, ml)) {
-                    m = l;
-                    mk = keys[l];
-                    ml = labels[l];
-                }
-                if (r < size && worse(keys[r], labels[r], mk, ml)) m = r;
-                if (m == i) break;
-                keys[i] = keys[m];
-                labels[i] = labels[m];
-                locs[i] = locs[m];
-                i = m;
-            }
-        }
-        keys[i] = key;
-        labels[i] = label;
-        locs[i] = loc;
-    }
-};
-
-inline bool is_excluded(const uint64_t* excluded, int64_t i) {
-    return excluded && ((excluded[i >> 6] >> (i & 63)) & 1u);
-}
+using quiver::is_excluded;
 
 constexpr int64_t kBlasThreshold = 20;
 constexpr int64_t kRowsPerChunk = 256;    // per-query path: distances computed per chunk
@@ -316,9 +264,7 @@ void scan_blas(int32_t metric, int64_t d, const float* queries, int64_t nq, cons
     }
 }
 
-void write_error(char* err, size_t err_len, const char* message) {
-    if (err && err_len > 0) std::snprintf(err, err_len, "%s", message);
-}
+using quiver::write_error;
 
 }  // namespace
 

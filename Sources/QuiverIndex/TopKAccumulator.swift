@@ -67,6 +67,36 @@ public struct TopKAccumulator: Sendable {
         }
     }
 
+    /// Scans the assigned lists of an IVF index. Called by `IVFIndex`, which owns the handle.
+    mutating func scanIVF(
+        handle: OpaquePointer, assignment: IVFAssignment, labels rowLabels: [UInt64], excluded: [UInt64]?,
+        locationBase: Int64
+    ) throws(QuiverError) {
+        precondition(assignment.lists.count == queryCount * assignment.nprobe)
+        try shimCall("IVF scan") { message, messageCapacity in
+            queries.withUnsafeBufferPointer { q in
+                keys.withUnsafeMutableBufferPointer { keys in
+                    labels.withUnsafeMutableBufferPointer { labels in
+                        locations.withUnsafeMutableBufferPointer { locations in
+                            sizes.withUnsafeMutableBufferPointer { sizes in
+                                withOptionalBuffer(excluded) { excluded in
+                                    quiver_ivf_scan(
+                                        handle, metric, q.baseAddress, Int64(queryCount), assignment.lists,
+                                        assignment.distances, Int64(assignment.nprobe), rowLabels, locationBase,
+                                        excluded, Int64(k), keys.baseAddress, labels.baseAddress,
+                                        locations.baseAddress, sizes.baseAddress, message, messageCapacity)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The queries, row-major, as the accumulator holds them.
+    public var queryVectors: [Float] { queries }
+
     /// The hits of every query, best first. Consumes the accumulator's heaps.
     public consuming func finish() -> [[Hit]] {
         keys.withUnsafeMutableBufferPointer { keys in

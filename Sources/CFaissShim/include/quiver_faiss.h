@@ -87,6 +87,77 @@ int64_t quiver_faiss_ntotal(const quiver_faiss_index* index);
 
 void quiver_faiss_free(quiver_faiss_index* index);
 
+/* ---- IVF indexes ------------------------------------------------------------------------- */
+
+/* Codes stored in an IVF index's inverted lists. */
+#define QUIVER_CODES_FLAT 0 /* the vectors themselves */
+#define QUIVER_CODES_SQ8 1  /* 8-bit scalar quantizer, one byte per component, residuals */
+#define QUIVER_CODES_PQ 2   /* product quantizer, pq_m bytes per vector (8 bits per sub-vector) */
+
+/* Trains an empty IVF index ("template") on n vectors: k-means for the nlist coarse centroids
+ * (niter iterations, seed), then the codes' own training (SQ ranges, PQ codebooks). `spherical`
+ * normalizes the centroids (for cosine). Segments are empty clones of a template, so that every
+ * segment of a collection shares the same centroids and code parameters. */
+int32_t quiver_ivf_train(
+    int32_t metric, int64_t d, int64_t nlist, int32_t codes, int32_t pq_m, int32_t spherical,
+    const float* x, int64_t n, int32_t niter, int64_t seed, quiver_faiss_index** out,
+    char* err, size_t err_len);
+
+/* An empty, trained copy of a template (its own copy of the centroids). */
+int32_t quiver_ivf_clone_empty(
+    const quiver_faiss_index* tmpl, quiver_faiss_index** out, char* err, size_t err_len);
+
+/* Adds n vectors with the given ids (a segment's local row offsets). */
+int32_t quiver_ivf_add(
+    quiver_faiss_index* index, int64_t n, const float* x, const int64_t* ids,
+    char* err, size_t err_len);
+
+/* The nprobe nearest lists of each query (lists[nq*nprobe], -1 when fewer lists exist) and the
+ * distances to their centroids, computed with the index's coarse quantizer. */
+int32_t quiver_ivf_assign(
+    const quiver_faiss_index* index, int64_t nq, const float* x, int64_t nprobe,
+    int64_t* lists, float* coarse_dis, char* err, size_t err_len);
+
+/* Scans the assigned lists of `index` for every query into a top-k accumulator (the same arrays
+ * as quiver_topk_scan). An entry with local id i has label labels[i] (ties are broken by the
+ * smaller label) and location loc_base + i; entries whose bit is set in `excluded` are skipped
+ * inside the scan. Flat codes are scanned with Quiver's kernels, SQ8 and PQ codes with FAISS's
+ * list scanners. The assignment must come from a quantizer with the same centroids. */
+int32_t quiver_ivf_scan(
+    const quiver_faiss_index* index, int32_t metric, const float* queries, int64_t nq,
+    const int64_t* lists, const float* coarse_dis, int64_t nprobe,
+    const uint64_t* labels, int64_t loc_base, const uint64_t* excluded,
+    int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
+    char* err, size_t err_len);
+
+/* Plain FAISS search of an IVF index with nprobe (distances and labels in FAISS's conventions). */
+int32_t quiver_faiss_search_ivf(
+    const quiver_faiss_index* index, int64_t nq, const float* x, int64_t k, int64_t nprobe,
+    float* distances, int64_t* labels, char* err, size_t err_len);
+
+int64_t quiver_ivf_nlist(const quiver_faiss_index* index);
+
+/* The size of every inverted list (sizes[nlist]). */
+void quiver_ivf_list_sizes(const quiver_faiss_index* index, int64_t* sizes);
+
+/* Bytes of the inverted lists (codes and ids). */
+int64_t quiver_ivf_memory_bytes(const quiver_faiss_index* index);
+
+/* ---- serialization ---------------------------------------------------------------------- */
+
+/* Serializes any index with FAISS's write_index into a buffer owned by the shim; free it with
+ * quiver_buffer_free. */
+int32_t quiver_faiss_serialize(
+    const quiver_faiss_index* index, uint8_t** data, size_t* size, char* err, size_t err_len);
+
+int32_t quiver_faiss_deserialize(
+    const uint8_t* data, size_t size, quiver_faiss_index** out, char* err, size_t err_len);
+
+void quiver_buffer_free(uint8_t* data);
+
+/* CRC-32C (Castagnoli) of n bytes, continuing from `crc` (start with 0). */
+uint32_t quiver_crc32c(uint32_t crc, const uint8_t* data, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,285 @@
+// IVF indexes: FAISS trains, assigns, stores and serializes; Quiver scans.
+//
+// A collection trains one IVF "template" (coarse centroids plus the codes' parameters) and every
+// segment is an empty clone of it filled with its own rows, so that all segments share the same
+// centroids: a query's coarse assignment is computed once and serves every segment.
+//
+// The list scan is Quiver's rather than FAISS's search_preassigned: it pushes into the same
+// (key, label) heaps as the exact scan, so results from IVF and exact segments merge into one
+// top-k with ties broken by primary key, and deleted rows are skipped inside the scan (the role an
+// IDSelector plays in FAISS's scan) so that k hits come back whenever k live rows are probed. Flat
+// codes are the vectors themselves and go through Quiver's AVX-512/AVX2 kernels; SQ8 and PQ codes
+// go through FAISS's InvertedListScanner::distance_to_code.
+
+#include "quiver_faiss.h"
+#include "shim_internal.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexScalarQuantizer.h>
+#include <faiss/clone_index.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_io.h>
+#include <faiss/invlists/InvertedLists.h>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
+using quiver::guarded;
+using quiver::Heap;
+using quiver::is_excluded;
+using quiver::kernels;
+
+namespace {
+
+faiss::IndexIVF* as_ivf(const quiver_faiss_index* handle) {
+    auto* ivf = dynamic_cast<faiss::IndexIVF*>(handle->index.get());
+    if (!ivf) throw std::invalid_argument("not an IVF index");
+    return ivf;
+}
+
+bool is_flat(const faiss::IndexIVF* ivf) { return dynamic_cast<const faiss::IndexIVFFlat*>(ivf) != nullptr; }
+
+constexpr int64_t kRowsPerChunk = 256;
+
+}  // namespace
+
+extern "C" int32_t quiver_ivf_train(int32_t metric, int64_t d, int64_t nlist, int32_t codes,
+                                    int32_t pq_m, int32_t spherical, const float* x, int64_t n,
+                                    int32_t niter, int64_t seed, quiver_faiss_index** out,
+                                    char* err, size_t err_len) {
+    *out = nullptr;
+    return guarded(err, err_len, [&] {
+        const faiss::MetricType faiss_metric =
+            metric == QUIVER_METRIC_IP ? faiss::METRIC_INNER_PRODUCT : faiss::METRIC_L2;
+        faiss::Index* quantizer = metric == QUIVER_METRIC_IP
+                                      ? static_cast<faiss::Index*>(new faiss::IndexFlatIP(d))
+                                      : static_cast<faiss::Index*>(new faiss::IndexFlatL2(d));
+        std::unique_ptr<faiss::IndexIVF> ivf;
+        switch (codes) {
+            case QUIVER_CODES_FLAT:
+                ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer, d, nlist, faiss_metric);
+                break;
+            case QUIVER_CODES_SQ8:
+                ivf = std::make_unique<faiss::IndexIVFScalarQuantizer>(
+                    quantizer, d, nlist, faiss::ScalarQuantizer::QT_8bit, faiss_metric, true);
+                break;
+            case QUIVER_CODES_PQ:
+                ivf = std::make_unique<faiss::IndexIVFPQ>(quantizer, d, nlist, pq_m, 8, faiss_metric);
+                break;
+            default:
+                delete quantizer;
+                throw std::invalid_argument("unknown codes");
+        }
+        ivf->own_fields = true;
+        ivf->cp.niter = niter;
+        ivf->cp.seed = (int)seed;
+        ivf->cp.spherical = spherical != 0;
+        ivf->train(n, x);
+        auto handle = std::make_unique<quiver_faiss_index>();
+        handle->index = std::move(ivf);
+        *out = handle.release();
+    });
+}
+
+extern "C" int32_t quiver_ivf_clone_empty(const quiver_faiss_index* tmpl, quiver_faiss_index** out,
+                                          char* err, size_t err_len) {
+    *out = nullptr;
+    return guarded(err, err_len, [&] {
+        const faiss::IndexIVF* source = as_ivf(tmpl);
+        if (source->ntotal != 0) throw std::invalid_argument("template is not empty");
+        auto handle = std::make_unique<quiver_faiss_index>();
+        handle->index.reset(faiss::clone_index(source));
+        *out = handle.release();
+    });
+}
+
+extern "C" int32_t quiver_ivf_add(quiver_faiss_index* index, int64_t n, const float* x,
+                                  const int64_t* ids, char* err, size_t err_len) {
+    return guarded(err, err_len, [&] {
+        faiss::IndexIVF* ivf = as_ivf(index);
+        static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t), "idx_t is 64-bit");
+        ivf->add_with_ids(n, x, reinterpret_cast<const faiss::Index::idx_t*>(ids));
+    });
+}
+
+extern "C" int32_t quiver_ivf_assign(const quiver_faiss_index* index, int64_t nq, const float* x,
+                                     int64_t nprobe, int64_t* lists, float* coarse_dis, char* err,
+                                     size_t err_len) {
+    return guarded(err, err_len, [&] {
+        const faiss::IndexIVF* ivf = as_ivf(index);
+        ivf->quantizer->search(nq, x, nprobe, coarse_dis, reinterpret_cast<faiss::Index::idx_t*>(lists));
+    });
+}
+
+extern "C" int32_t quiver_ivf_scan(const quiver_faiss_index* index, int32_t metric,
+                                   const float* queries, int64_t nq, const int64_t* lists,
+                                   const float* coarse_dis, int64_t nprobe, const uint64_t* labels,
+                                   int64_t loc_base, const uint64_t* excluded, int64_t k,
+                                   float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
+                                   char* err, size_t err_len) {
+    return guarded(err, err_len, [&] {
+        const faiss::IndexIVF* ivf = as_ivf(index);
+        const bool ip = metric == QUIVER_METRIC_IP;
+        const int64_t d = ivf->d;
+        const faiss::InvertedLists* invlists = ivf->invlists;
+        const bool flat = is_flat(ivf);
+        const quiver::NyKernel kernel = ip ? kernels().ip : kernels().l2;
+        std::unique_ptr<faiss::InvertedListScanner> scanner;
+        if (!flat) scanner.reset(ivf->get_InvertedListScanner(false, nullptr));
+        float dist[kRowsPerChunk];
+        for (int64_t q = 0; q < nq; q++) {
+            Heap heap{keys + q * k, out_labels + q * k, locs + q * k, sizes[q], k};
+            const float* x = queries + q * d;
+            if (scanner) scanner->set_query(x);
+            for (int64_t p = 0; p < nprobe; p++) {
+                const int64_t list = lists[q * nprobe + p];
+                if (list < 0) continue;
+                const size_t n = invlists->list_size(list);
+                if (n == 0) continue;
+                faiss::InvertedLists::ScopedCodes codes(invlists, list);
+                faiss::InvertedLists::ScopedIds ids(invlists, list);
+                if (flat) {
+                    const float* base = reinterpret_cast<const float*>(codes.get());
+                    for (size_t i0 = 0; i0 < n; i0 += kRowsPerChunk) {
+                        const size_t m = std::min<size_t>(kRowsPerChunk, n - i0);
+                        kernel(x, base + i0 * d, (size_t)d, m, dist);
+                        for (size_t j = 0; j < m; j++) {
+                            const int64_t local = ids.get()[i0 + j];
+                            const float key = ip ? -dist[j] : dist[j];
+                            if (!heap.admits(key, labels[local]) || is_excluded(excluded, local)) continue;
+                            heap.push(key, labels[local], loc_base + local);
+                        }
+                    }
+                } else {
+                    scanner->set_list(list, coarse_dis[q * nprobe + p]);
+                    const size_t code_size = ivf->code_size;
+                    for (size_t j = 0; j < n; j++) {
+                        const int64_t local = ids.get()[j];
+                        if (is_excluded(excluded, local)) continue;
+                        const float score = scanner->distance_to_code(codes.get() + j * code_size);
+                        const float key = ip ? -score : score;
+                        if (!heap.admits(key, labels[local])) continue;
+                        heap.push(key, labels[local], loc_base + local);
+                    }
+                }
+            }
+            sizes[q] = heap.size;
+        }
+    });
+}
+
+extern "C" int32_t quiver_faiss_search_ivf(const quiver_faiss_index* index, int64_t nq,
+                                           const float* x, int64_t k, int64_t nprobe,
+                                           float* distances, int64_t* labels, char* err,
+                                           size_t err_len) {
+    return guarded(err, err_len, [&] {
+        const faiss::IndexIVF* ivf = as_ivf(index);
+        faiss::SearchParametersIVF params;
+        params.nprobe = nprobe;
+        ivf->search(nq, x, k, distances, reinterpret_cast<faiss::Index::idx_t*>(labels), &params);
+    });
+}
+
+extern "C" int64_t quiver_ivf_nlist(const quiver_faiss_index* index) {
+    const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index->index.get());
+    return ivf ? (int64_t)ivf->nlist : 0;
+}
+
+extern "C" void quiver_ivf_list_sizes(const quiver_faiss_index* index, int64_t* sizes) {
+    const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index->index.get());
+    if (!ivf) return;
+    for (size_t l = 0; l < ivf->nlist; l++) sizes[l] = (int64_t)ivf->invlists->list_size(l);
+}
+
+extern "C" int64_t quiver_ivf_memory_bytes(const quiver_faiss_index* index) {
+    const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index->index.get());
+    if (!ivf) return 0;
+    int64_t entries = 0;
+    for (size_t l = 0; l < ivf->nlist; l++) entries += (int64_t)ivf->invlists->list_size(l);
+    return entries * (int64_t)(ivf->code_size + sizeof(faiss::Index::idx_t)) +
+           (int64_t)(ivf->nlist * ivf->d * sizeof(float));
+}
+
+extern "C" int32_t quiver_faiss_serialize(const quiver_faiss_index* index, uint8_t** data,
+                                          size_t* size, char* err, size_t err_len) {
+    *data = nullptr;
+    *size = 0;
+    return guarded(err, err_len, [&] {
+        faiss::VectorIOWriter writer;
+        faiss::write_index(index->index.get(), &writer);
+        auto* buffer = static_cast<uint8_t*>(std::malloc(std::max<size_t>(writer.data.size(), 1)));
+        if (!buffer) throw std::bad_alloc();
+        std::memcpy(buffer, writer.data.data(), writer.data.size());
+        *data = buffer;
+        *size = writer.data.size();
+    });
+}
+
+extern "C" int32_t quiver_faiss_deserialize(const uint8_t* data, size_t size,
+                                            quiver_faiss_index** out, char* err, size_t err_len) {
+    *out = nullptr;
+    return guarded(err, err_len, [&] {
+        faiss::VectorIOReader reader;
+        reader.data.assign(data, data + size);
+        auto handle = std::make_unique<quiver_faiss_index>();
+        handle->index.reset(faiss::read_index(&reader));
+        *out = handle.release();
+    });
+}
+
+extern "C" void quiver_buffer_free(uint8_t* data) { std::free(data); }
+
+namespace {
+
+uint32_t crc32c_portable(uint32_t crc, const uint8_t* data, size_t n) {
+    static uint32_t table[256];
+    static bool ready = [] {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int j = 0; j < 8; j++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+            table[i] = c;
+        }
+        return true;
+    }();
+    (void)ready;
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t crc, const uint8_t* data, size_t n) {
+    uint64_t c = ~crc;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t word;
+        std::memcpy(&word, data + i, 8);
+        c = _mm_crc32_u64(c, word);
+    }
+    uint32_t c32 = (uint32_t)c;
+    for (; i < n; i++) c32 = _mm_crc32_u8(c32, data[i]);
+    return ~c32;
+}
+#endif
+
+}  // namespace
+
+extern "C" uint32_t quiver_crc32c(uint32_t crc, const uint8_t* data, size_t n) {
+#if defined(__x86_64__)
+    static const bool sse42 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("sse4.2") != 0;
+    }();
+    if (sse42) return crc32c_sse42(crc, data, n);
+#endif
+    return crc32c_portable(crc, data, n);
+}

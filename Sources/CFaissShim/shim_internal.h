@@ -1,0 +1,116 @@
+// Internal to the shim: the distance kernels and the top-k heap shared by the exact scan
+// (topk_scan.cpp) and the IVF list scan (ivf_index.cpp). Not part of the C surface.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+
+#include <faiss/Index.h>
+#include <faiss/impl/FaissException.h>
+
+#include "quiver_faiss.h"
+
+/// The opaque handle of the C surface: one owned FAISS index.
+struct quiver_faiss_index {
+    std::unique_ptr<faiss::Index> index;
+};
+
+namespace quiver {
+
+inline void write_error(char* err, size_t err_len, const char* message) {
+    if (err && err_len > 0) std::snprintf(err, err_len, "%s", message);
+}
+
+/// Runs `body`, turning any C++ exception into a status and a message: none may unwind into Swift.
+template <class Body>
+int32_t guarded(char* err, size_t err_len, Body body) {
+    try {
+        body();
+        return 0;
+    } catch (const faiss::FaissException& e) {
+        write_error(err, err_len, e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        write_error(err, err_len, e.what());
+        return 1;
+    }
+}
+
+/// out[i] = distance(x, y_i) for ny rows of d floats (squared L2, or inner product).
+using NyKernel = void (*)(const float*, const float*, size_t, size_t, float*);
+
+struct Kernels {
+    NyKernel l2;
+    NyKernel ip;
+    int32_t level;
+};
+
+/// The kernels chosen for this CPU at first use.
+const Kernels& kernels();
+
+/// A per-query max-heap on (key, label) over caller-owned arrays: the root is the worst hit. Keys
+/// are "smaller is better"; equal keys are ordered by label.
+
+struct Heap {
+    float* keys;
+    uint64_t* labels;
+    int64_t* locs;
+    int64_t size;
+    int64_t k;
+
+    static bool worse(float ka, uint64_t la, float kb, uint64_t lb) {
+        return ka > kb || (ka == kb && la > lb);
+    }
+
+    // True when (key, label) would enter the heap: the cheap test that rejects most rows.
+    bool admits(float key, uint64_t label) const {
+        return size < k || worse(keys[0], labels[0], key, label);
+    }
+
+    void push(float key, uint64_t label, int64_t loc) {
+        int64_t i;
+        if (size < k) {
+            i = size++;
+            // Sift up.
+            while (i > 0) {
+                int64_t parent = (i - 1) / 2;
+                if (!worse(key, label, keys[parent], labels[parent])) break;
+                keys[i] = keys[parent];
+                labels[i] = labels[parent];
+                locs[i] = locs[parent];
+                i = parent;
+            }
+        } else {
+            // Replace the root and sift down.
+            i = 0;
+            for (;;) {
+                int64_t l = 2 * i + 1, r = l + 1, m = i;
+                float mk = key;
+                uint64_t ml = label;
+                if (l < size && worse(keys[l], labels[l], mk, ml)) {
+                    m = l;
+                    mk = keys[l];
+                    ml = labels[l];
+                }
+                if (r < size && worse(keys[r], labels[r], mk, ml)) m = r;
+                if (m == i) break;
+                keys[i] = keys[m];
+                labels[i] = labels[m];
+                locs[i] = locs[m];
+                i = m;
+            }
+        }
+        keys[i] = key;
+        labels[i] = label;
+        locs[i] = loc;
+    }
+};
+
+
+inline bool is_excluded(const uint64_t* excluded, int64_t i) {
+    return excluded && ((excluded[i >> 6] >> (i & 63)) & 1u);
+}
+
+}  // namespace quiver

@@ -1,0 +1,137 @@
+import CFaissShim
+import QuiverCore
+
+/// A FAISS IVF index owned by Quiver: a collection's trained template, or one segment's lists.
+///
+/// Every segment of a collection is an empty clone of the collection's template, filled with the
+/// segment's rows under their local offsets as ids, so all segments share the template's
+/// centroids and code parameters (docs/architecture.md, "Segments").
+///
+/// Proof for `@unchecked Sendable`: `add` is the only mutation and is only called by the thread
+/// that builds the index, before the index is published to readers; after that every call is a
+/// read (FAISS CPU search on an immutable index is safe from several threads). `deinit` frees
+/// the handle once no reference remains.
+public final class IVFIndex: @unchecked Sendable {
+    private let handle: OpaquePointer
+    public let dimension: Int
+
+    private init(handle: OpaquePointer, dimension: Int) {
+        self.handle = handle
+        self.dimension = dimension
+    }
+
+    deinit { quiver_faiss_free(handle) }
+
+    /// Trains a template on row-major vectors: k-means for `nlist` centroids, then the codes.
+    ///
+    /// - Parameters:
+    ///   - innerProduct: `true` for `ip` and `cosine`.
+    ///   - spherical: normalize centroids (cosine).
+    public static func train(
+        innerProduct: Bool, dimension: Int, nlist: Int, codes: IVFCodes, spherical: Bool,
+        vectors: [Float], iterations: Int, seed: Int
+    ) throws(QuiverError) -> IVFIndex {
+        precondition(vectors.count % dimension == 0)
+        let (kind, m): (Int32, Int32) =
+            switch codes {
+            case .flat: (QUIVER_CODES_FLAT, 0)
+            case .sq8: (QUIVER_CODES_SQ8, 0)
+            case .pq(let m): (QUIVER_CODES_PQ, Int32(m))
+            }
+        var out: OpaquePointer?
+        try shimCall("IVF training") {
+            quiver_ivf_train(
+                innerProduct ? QUIVER_METRIC_IP : QUIVER_METRIC_L2, Int64(dimension), Int64(nlist), kind, m,
+                spherical ? 1 : 0, vectors, Int64(vectors.count / dimension), Int32(iterations), Int64(seed), &out, $0, $1)
+        }
+        return IVFIndex(handle: out!, dimension: dimension)
+    }
+
+    /// An empty, trained copy (for a new segment).
+    public func emptyClone() throws(QuiverError) -> IVFIndex {
+        var out: OpaquePointer?
+        try shimCall("IVF clone") { quiver_ivf_clone_empty(handle, &out, $0, $1) }
+        return IVFIndex(handle: out!, dimension: dimension)
+    }
+
+    /// Adds row-major vectors under the given ids. Only before the index is shared.
+    public func add(_ vectors: UnsafeBufferPointer<Float>, ids: [Int64]) throws(QuiverError) {
+        precondition(vectors.count == ids.count * dimension)
+        try shimCall("IVF add") { quiver_ivf_add(handle, Int64(ids.count), vectors.baseAddress, ids, $0, $1) }
+    }
+
+    public var count: Int { Int(quiver_faiss_ntotal(handle)) }
+    public var nlist: Int { Int(quiver_ivf_nlist(handle)) }
+    /// Bytes held by the inverted lists and the centroids.
+    public var memoryBytes: Int { Int(quiver_ivf_memory_bytes(handle)) }
+
+    public func listSizes() -> [Int] {
+        var sizes = [Int64](repeating: 0, count: nlist)
+        quiver_ivf_list_sizes(handle, &sizes)
+        return sizes.map(Int.init)
+    }
+
+    /// The coarse assignment of every query: `nprobe` lists each (-1 where fewer lists exist).
+    public func assign(queries: [Float], nprobe: Int) throws(QuiverError) -> IVFAssignment {
+        let nq = queries.count / dimension
+        var lists = [Int64](repeating: -1, count: nq * nprobe)
+        var distances = [Float](repeating: 0, count: nq * nprobe)
+        try shimCall("IVF assign") {
+            quiver_ivf_assign(handle, Int64(nq), queries, Int64(nprobe), &lists, &distances, $0, $1)
+        }
+        return IVFAssignment(nprobe: nprobe, lists: lists, distances: distances)
+    }
+
+    /// Scans the assigned lists into `accumulator`. `labels[i]` is the record id of local row i;
+    /// rows whose bit is set in `excluded` are skipped inside the scan.
+    public func scan(
+        assignment: IVFAssignment, labels: [UInt64], excluded: [UInt64]?, locationBase: Int64,
+        into accumulator: inout TopKAccumulator
+    ) throws(QuiverError) {
+        try accumulator.scanIVF(
+            handle: handle, assignment: assignment, labels: labels, excluded: excluded, locationBase: locationBase)
+    }
+
+    /// Plain FAISS IVF search (the benchmark's baseline).
+    public func searchFAISS(_ queries: [Float], k: Int, nprobe: Int) throws(QuiverError) -> (distances: [Float], labels: [Int64]) {
+        let nq = queries.count / dimension
+        var distances = [Float](repeating: 0, count: nq * k)
+        var labels = [Int64](repeating: -1, count: nq * k)
+        try shimCall("FAISS IVF search") {
+            quiver_faiss_search_ivf(handle, Int64(nq), queries, Int64(k), Int64(nprobe), &distances, &labels, $0, $1)
+        }
+        return (distances, labels)
+    }
+
+    /// FAISS's own serialization of the index.
+    public func serialized() throws(QuiverError) -> [UInt8] {
+        var data: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        try shimCall("IVF serialize") { quiver_faiss_serialize(handle, &data, &size, $0, $1) }
+        defer { quiver_buffer_free(data) }
+        return Array(UnsafeBufferPointer(start: data, count: size))
+    }
+
+    public static func deserialize(_ bytes: UnsafeRawBufferPointer, dimension: Int) throws(QuiverError) -> IVFIndex {
+        var out: OpaquePointer?
+        try shimCall("IVF deserialize") {
+            quiver_faiss_deserialize(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &out, $0, $1)
+        }
+        return IVFIndex(handle: out!, dimension: dimension)
+    }
+}
+
+/// The lists a batch of queries probes, computed once per batch and shared by every segment
+/// trained from the same template.
+public struct IVFAssignment: Sendable {
+    public let nprobe: Int
+    let lists: [Int64]
+    let distances: [Float]
+}
+
+/// CRC-32C, hardware-accelerated where the CPU has SSE4.2.
+public enum CRC32C {
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        quiver_crc32c(crc, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+    }
+}
