@@ -51,8 +51,8 @@ let package = Package(
             ]
         ),
 
-        .target(name: "QuiverStorage", dependencies: ["QuiverCore", "CRocksDB", "CLZ4"]),
-        .target(name: "QuiverIndex", dependencies: ["QuiverCore", "CFaissShim"]),
+        .target(name: "QuiverStorage", dependencies: ["QuiverCore", "CRocksDB"]),
+        .target(name: "QuiverIndex", dependencies: ["QuiverCore", "CFaissShim", "CLZ4"]),
         .target(
             name: "QuiverEngine",
             dependencies: [

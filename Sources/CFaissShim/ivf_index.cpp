@@ -90,14 +90,14 @@ extern "C" int32_t quiver_ivf_train(int32_t metric, int64_t d, int64_t nlist, in
     });
 }
 
-extern "C" int32_t quiver_ivf_clone_empty(const quiver_faiss_index* tmpl, quiver_faiss_index** out,
+extern "C" int32_t quiver_ivf_clone_empty(const quiver_faiss_index* source, quiver_faiss_index** out,
                                           char* err, size_t err_len) {
     *out = nullptr;
     return guarded(err, err_len, [&] {
-        const faiss::IndexIVF* source = as_ivf(tmpl);
-        if (source->ntotal != 0) throw std::invalid_argument("template is not empty");
+        const faiss::IndexIVF* ivf = as_ivf(source);
         auto handle = std::make_unique<quiver_faiss_index>();
-        handle->index.reset(faiss::clone_index(source));
+        handle->index.reset(faiss::clone_index(ivf));
+        handle->index->reset();
         *out = handle.release();
     });
 }

@@ -4,12 +4,29 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
     public var dimension: Int
     public var metric: Metric
     public var fields: [FieldSchema]
+    /// How sealed segments are indexed. Defaults suit most collections.
+    public var index: IndexSettings
 
-    public init(name: String, dimension: Int, metric: Metric, fields: [FieldSchema] = []) {
+    public init(
+        name: String, dimension: Int, metric: Metric, fields: [FieldSchema] = [], index: IndexSettings = IndexSettings()
+    ) {
         self.name = name
         self.dimension = dimension
         self.metric = metric
         self.fields = fields
+        self.index = index
+    }
+
+    enum CodingKeys: String, CodingKey { case name, dimension, metric, fields, index }
+
+    /// Catalog records written before index settings existed decode with the defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        dimension = try c.decode(Int.self, forKey: .dimension)
+        metric = try c.decode(Metric.self, forKey: .metric)
+        fields = try c.decode([FieldSchema].self, forKey: .fields)
+        index = try c.decodeIfPresent(IndexSettings.self, forKey: .index) ?? IndexSettings()
     }
 
     /// The position of a field in `fields` (and in `ValidatedRecord.values`).
@@ -32,6 +49,7 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
                 "collection \"\(name)\": \(fields.count) fields, at most \(Limits.fieldsPerCollectionMax) are allowed",
                 collection: name, field: "fields", value: String(fields.count))
         }
+        try validateIndex()
         var seen = Set<String>()
         for field in fields {
             try FieldSchema.validateName(field.name, collection: name)
@@ -56,6 +74,24 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
                 .invalidName,
                 "collection name \"\(name)\" is invalid: use 1–\(Limits.collectionNameLengthMax) letters, digits, '_' or '-', starting with a letter",
                 collection: name, field: "name", value: name)
+        }
+    }
+
+    private func validateIndex() throws(QuiverError) {
+        func check(_ value: Int?, _ range: ClosedRange<Int>, _ field: String) throws(QuiverError) {
+            guard let value, !range.contains(value) else { return }
+            throw .invalid(
+                .invalidSchema, "collection \"\(name)\": \(field) must be \(range.lowerBound)–\(range.upperBound), got \(value)",
+                collection: name, field: field, value: String(value))
+        }
+        try check(index.nlist, IndexSettings.nlistRange, "nlist")
+        try check(index.nprobe, IndexSettings.nprobeRange, "nprobe")
+        try check(index.segmentRows, IndexSettings.segmentRowsRange, "segment_rows")
+        try check(index.sealAfterSeconds, IndexSettings.sealAfterSecondsRange, "seal_after_seconds")
+        if case .pq(let m) = index.codes, m > dimension || dimension % m != 0 {
+            throw .invalid(
+                .invalidSchema, "collection \"\(name)\": PQ needs m dividing the dimension \(dimension), got \(m)",
+                collection: name, field: "codes", value: index.codes.description)
         }
     }
 }

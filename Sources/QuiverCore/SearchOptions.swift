@@ -4,9 +4,13 @@ public struct SearchOptions: Sendable, Hashable {
     public var includeVectors: Bool
     /// Return these fields of each hit. Default none.
     public var fields: FieldSelection
+    /// Coarse lists probed in indexed segments; `nil` uses the collection's default. Values above
+    /// the collection's nlist probe every list (exact for Flat codes).
+    public var nprobe: Int?
 
-    public init(includeVectors: Bool = false, fields: FieldSelection = .none) {
+    public init(includeVectors: Bool = false, fields: FieldSelection = .none, nprobe: Int? = nil) {
         self.includeVectors = includeVectors
         self.fields = fields
+        self.nprobe = nprobe
     }
 }

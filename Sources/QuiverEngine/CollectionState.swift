@@ -1,3 +1,4 @@
+import Foundation
 import QuiverCore
 import QuiverIndex
 import QuiverStorage
@@ -5,8 +6,9 @@ import Synchronization
 
 /// A collection in memory: its catalog record and its mutable data behind a lock.
 ///
-/// Only the commit thread changes `data`; readers take a `CollectionView` (or look up ids) under
-/// the lock and work on that without holding it.
+/// Only the commit thread changes `data` (the open path builds it before anyone can see it);
+/// readers take a `CollectionView` (or look up ids) under the lock and work on that without
+/// holding it.
 final class CollectionState: Sendable {
     let stored: StoredCollection
     let data: Mutex<CollectionData>
@@ -19,74 +21,150 @@ final class CollectionState: Sendable {
     var name: String { stored.schema.name }
     var schema: CollectionSchema { stored.schema }
 
-    func view() -> CollectionView {
-        data.withLock { CollectionView(stored: stored, blocks: $0.blocks, storage: $0.storage, rowCount: $0.rowCount) }
-    }
+    func view() -> CollectionView { data.withLock { $0.view(stored) } }
 }
 
-/// A consistent, immutable view of a collection for one read: the rows published when it was
-/// taken and the storage snapshot that holds exactly their fields.
+/// A trained template generation: the empty IVF index that new segments are cloned from, which
+/// also computes the coarse assignment for every segment of the generation.
+struct Template: Sendable {
+    let record: TemplateRecord
+    let index: IVFIndex
+}
+
+/// A consistent, immutable view of a collection for one read: the segments and rows published
+/// when it was taken, and the storage snapshot that holds exactly their vectors and fields.
 struct CollectionView: Sendable {
     let stored: StoredCollection
-    let blocks: [BlockState]
+    let segments: [SegmentState]
+    let templates: [UInt32: Template]
     let storage: StorageSnapshot
     let rowCount: Int
 }
 
 /// The mutable part of a collection, guarded by `CollectionState.data`.
 struct CollectionData: Sendable {
-    private(set) var blocks: [BlockState] = []
+    /// Ascending by id. At most one is growing.
+    private(set) var segments: [SegmentState] = []
     /// The live row of each record id.
     private(set) var locations: [RecordID: RowLocation] = [:]
     /// The row id the next appended row gets.
     var nextRowID: RowID
+    /// The id the next segment gets (growing segments, compaction outputs).
+    var nextSegmentID: SegmentID
     /// The storage snapshot taken right after the last commit that changed this collection.
     var storage: StorageSnapshot
+    /// Templates by generation; the highest is current.
+    private(set) var templates: [UInt32: Template] = [:]
     let dimension: Int
+    /// Rows at which the growing segment is sealed.
+    let segmentRows: Int
 
-    init(dimension: Int, nextRowID: RowID, storage: StorageSnapshot) {
+    init(dimension: Int, segmentRows: Int, nextRowID: RowID, nextSegmentID: SegmentID, storage: StorageSnapshot) {
         self.dimension = dimension
+        self.segmentRows = segmentRows
         self.nextRowID = nextRowID
+        self.nextSegmentID = nextSegmentID
         self.storage = storage
+    }
+
+    func view(_ stored: StoredCollection) -> CollectionView {
+        CollectionView(stored: stored, segments: segments, templates: templates, storage: storage, rowCount: rowCount)
     }
 
     var rowCount: Int { locations.count }
 
     var memoryBytes: Int {
-        blocks.reduce(0) { $0 + $1.block.byteCount + $1.deleted.count * 8 }
+        segments.reduce(0) { $0 + $1.memoryBytes }
             + locations.capacity * (MemoryLayout<RecordID>.stride + MemoryLayout<RowLocation>.stride + 1)
     }
 
+    var currentTemplate: Template? { templates.max { $0.key < $1.key }?.value }
+
+    func segmentIndex(of id: SegmentID) -> Int? {
+        var low = 0
+        var high = segments.count
+        while low < high {
+            let mid = (low + high) / 2
+            if segments[mid].id < id { low = mid + 1 } else { high = mid }
+        }
+        return low < segments.count && segments[low].id == id ? low : nil
+    }
+
+    func segment(_ id: SegmentID) -> SegmentState? { segmentIndex(of: id).map { segments[$0] } }
+
     func location(of id: RecordID) -> RowLocation? { locations[id] }
 
-    func rowID(at location: RowLocation) -> RowID { blocks[location.block].block.rowID(at: location.row) }
-
-    /// Appends a row and publishes it (callers hold the lock).
-    mutating func append(id: RecordID, rowID: RowID, vector: [Float]) -> RowLocation {
-        let location = reserveRow()
-        blocks[location.block].block.write(row: location.row, id: id, rowID: rowID, vector: vector)
-        blocks[location.block].count += 1
-        return location
+    func rowID(at location: RowLocation) -> RowID {
+        segments[segmentIndex(of: location.segment)!].rowID(at: location.row)
     }
 
-    /// Appends a row read from storage on open.
-    mutating func appendLoaded(id: RecordID, rowID: RowID, vectorBytes: UnsafeRawBufferPointer) -> RowLocation {
-        let location = reserveRow()
-        blocks[location.block].block.write(row: location.row, id: id, rowID: rowID, vectorBytes: vectorBytes)
-        blocks[location.block].count += 1
-        return location
+    // MARK: Writes (commit thread, or the open path before publication)
+
+    /// Appends a row to the growing segment, opening one if there is none or it is full. Returns
+    /// the row's location and, when the append filled the segment, the id of the segment it
+    /// sealed (for the background build).
+    mutating func append(id: RecordID, rowID: RowID, vector: [Float]) -> (location: RowLocation, sealed: SegmentID?) {
+        let index = growingIndexForAppend()
+        guard case .exact(let block) = segments[index].storage else { preconditionFailure("growing segment without a block") }
+        let row = segments[index].count
+        block.write(row: row, id: id, rowID: rowID, vector: vector)
+        return publishAppend(at: index, row: row)
     }
 
-    private mutating func reserveRow() -> RowLocation {
-        if blocks.last?.isFull ?? true {
-            let capacity = BlockState.capacity(blockIndex: blocks.count, dimension: dimension)
-            blocks.append(BlockState(block: VectorBlock(dimension: dimension, capacity: capacity)))
-        }
-        return RowLocation(block: blocks.count - 1, row: blocks[blocks.count - 1].count)
+    /// Appends a row read from storage on open (as `append`).
+    mutating func appendLoaded(
+        id: RecordID, rowID: RowID, vectorBytes: UnsafeRawBufferPointer
+    ) -> (location: RowLocation, sealed: SegmentID?) {
+        let index = growingIndexForAppend()
+        guard case .exact(let block) = segments[index].storage else { preconditionFailure("growing segment without a block") }
+        let row = segments[index].count
+        block.write(row: row, id: id, rowID: rowID, vectorBytes: vectorBytes)
+        return publishAppend(at: index, row: row)
+    }
+
+    private mutating func publishAppend(at index: Int, row: Int) -> (location: RowLocation, sealed: SegmentID?) {
+        segments[index].count += 1
+        if segments[index].firstRowAt == nil { segments[index].firstRowAt = .now }
+        let location = RowLocation(segment: segments[index].id, row: row)
+        guard segments[index].isFull else { return (location, nil) }
+        segments[index].phase = .sealed
+        return (location, segments[index].id)
+    }
+
+    private var growingIndex: Int? { segments.lastIndex { $0.phase == .growing } }
+
+    private mutating func growingIndexForAppend() -> Int {
+        if let index = growingIndex, !segments[index].isFull { return index }
+        let block = VectorBlock(dimension: dimension, capacity: segmentRows)
+        let segment = SegmentState(
+            id: nextSegmentID, phase: .growing, storage: .exact(block), count: 0,
+            createdAtMilliseconds: SegmentState.nowMilliseconds())
+        nextSegmentID = nextSegmentID.next
+        segments.append(segment)
+        return segments.count - 1
+    }
+
+    /// Seals the growing segment if it has rows; returns its id.
+    mutating func sealGrowing() -> SegmentID? {
+        guard let index = growingIndex, segments[index].count > 0 else { return nil }
+        segments[index].phase = .sealed
+        return segments[index].id
+    }
+
+    /// The growing segment's age, if it has rows.
+    var growingAge: Duration? {
+        guard let index = growingIndex, let first = segments[index].firstRowAt else { return nil }
+        return .now - first
+    }
+
+    /// A fresh segment id (for a compaction output). Taken under the lock like every change.
+    mutating func allocateSegmentID() -> SegmentID {
+        defer { nextSegmentID = nextSegmentID.next }
+        return nextSegmentID
     }
 
     mutating func markDeleted(_ location: RowLocation) {
-        blocks[location.block].markDeleted(location.row)
+        segments[segmentIndex(of: location.segment)!].markDeleted(location.row)
     }
 
     mutating func setLocation(_ location: RowLocation?, for id: RecordID) {
@@ -94,4 +172,74 @@ struct CollectionData: Sendable {
     }
 
     mutating func reserveLocations(_ count: Int) { locations.reserveCapacity(count) }
+
+    mutating func setPhase(_ phase: SegmentPhase, of id: SegmentID) {
+        guard let index = segmentIndex(of: id) else { return }
+        segments[index].phase = phase
+    }
+
+    mutating func installTemplate(_ template: Template) {
+        templates[template.record.generation] = template
+    }
+
+    /// Replaces a sealed segment's in-memory vectors with its IVF lists (same rows, same local
+    /// offsets, so locations stay valid).
+    mutating func publishIndex(_ rows: IndexedRows, for id: SegmentID) {
+        guard let index = segmentIndex(of: id) else { return }
+        precondition(rows.rowIDs.count == segments[index].count, "\(id): index rows differ from the segment's")
+        segments[index].storage = .indexed(rows)
+        segments[index].phase = .indexed
+    }
+
+    /// Adds a segment built on open (ascending ids).
+    mutating func insertLoadedSegment(_ segment: SegmentState) {
+        let position = segments.firstIndex { $0.id > segment.id } ?? segments.count
+        segments.insert(segment, at: position)
+        if segment.id >= nextSegmentID { nextSegmentID = segment.id.next }
+    }
+
+    /// Removes a loaded segment that has no rows (open path).
+    mutating func dropEmptySegment(_ id: SegmentID) {
+        segments.removeAll { $0.id == id && $0.count == 0 }
+    }
+
+    /// Appends a row to a loaded exact segment (open path, rows of a segment being rebuilt).
+    mutating func appendLoaded(
+        to id: SegmentID, record: RecordID, rowID: RowID, vectorBytes: UnsafeRawBufferPointer
+    ) -> RowLocation {
+        let index = segmentIndex(of: id)!
+        guard case .exact(let block) = segments[index].storage else { preconditionFailure("not an exact segment") }
+        let row = segments[index].count
+        block.write(row: row, id: record, rowID: rowID, vectorBytes: vectorBytes)
+        segments[index].count += 1
+        return RowLocation(segment: id, row: row)
+    }
+
+    /// Swaps compaction's inputs for its output in one step: every row of the output that is still
+    /// the live version of its record moves there; the others are tombstoned in the output (they
+    /// were deleted or replaced while the output was built). No row is missing or doubled at any
+    /// moment, since readers see either the old segments or the new one.
+    ///
+    /// - Returns: the number of rows moved.
+    mutating func replace(_ inputs: [SegmentID], with output: IndexedRows?, createdAtMilliseconds: Int64) -> Int {
+        var moved = 0
+        if let output {
+            let inputSet = Set(inputs)
+            var segment = SegmentState(
+                id: output.record.id, phase: .indexed, storage: .indexed(output), count: output.rowIDs.count,
+                createdAtMilliseconds: createdAtMilliseconds)
+            for row in 0..<output.rowIDs.count {
+                let record = RecordID(output.labels[row])
+                if let current = locations[record], inputSet.contains(current.segment), rowID(at: current).rawValue == output.rowIDs[row] {
+                    locations[record] = RowLocation(segment: segment.id, row: row)
+                    moved += 1
+                } else {
+                    segment.markDeleted(row)
+                }
+            }
+            insertLoadedSegment(segment)
+        }
+        segments.removeAll { inputs.contains($0.id) }
+        return moved
+    }
 }

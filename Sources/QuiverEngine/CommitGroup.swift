@@ -8,11 +8,12 @@ import QuiverStorage
 /// Steps, all on the commit thread:
 /// 1. `plan` each op in arrival order against the in-memory state plus the changes of the ops
 ///    before it in the group (an id upserted twice in one group tombstones its own pending row).
-///    An op that cannot apply (its collection was dropped, a name is taken) fails alone and adds
-///    nothing to the batch.
+///    An op that cannot apply (its collection was dropped, a name is taken, a segment is gone)
+///    fails alone and adds nothing to the batch.
 /// 2. The caller commits the batch — one WAL write, one fsync for the whole group.
 /// 3. `apply` replays the planned changes into memory under each collection's lock and publishes
-///    them with a storage snapshot taken after the commit. Only then are writers acknowledged,
+///    them with a storage snapshot taken after the commit: first the row writes, then the segment
+///    changes (seal, index publication, compaction's swap). Only then are writers acknowledged,
 ///    so an acknowledged write is both durable and visible to the next read.
 ///
 /// If the commit fails nothing is applied and every planned op fails with the error.
@@ -24,11 +25,19 @@ struct CommitGroup {
         case deleted
     }
 
+    private enum SegmentChange {
+        case seal
+        case installTemplate(Template)
+        case publishIndex(IndexedRows)
+        case replace(inputs: [SegmentID], output: IndexedRows?)
+    }
+
     private struct CollectionChanges {
         let state: CollectionState
         var appends: [(record: ValidatedRecord, rowID: RowID)] = []
         var removals: [Target] = []
         var targets: [RecordID: Target] = [:]
+        var segmentChanges: [SegmentChange] = []
         var nextRowID: RowID
     }
 
@@ -37,6 +46,7 @@ struct CommitGroup {
     private(set) var catalog: [String: CollectionState]
     private(set) var nextCollectionID: CollectionID
     private var changes: [ObjectIdentifier: CollectionChanges] = [:]
+    private var order: [ObjectIdentifier] = []
     private(set) var changesCatalog = false
 
     init(store: Store, catalog: [String: CollectionState], nextCollectionID: CollectionID) {
@@ -49,14 +59,22 @@ struct CommitGroup {
     // MARK: Planning
 
     mutating func plan(_ op: WriteOp) -> Result<WriteOutcome, QuiverError> {
-        Result { () throws(QuiverError) -> WriteOutcome in
+        let result = Result { () throws(QuiverError) -> WriteOutcome in
             switch op {
             case .create(let schema): return try planCreate(schema)
             case .drop(let name): return try planDrop(name)
             case .upsert(let state, let records): return try planUpsert(state, records)
             case .delete(let state, let ids): return try planDelete(state, ids)
+            case .seal(let state): return try planSegmentChange(state, .seal)
+            case .installTemplate(let state, let template):
+                try batch.putTemplate(state.stored.id, template.record)
+                return try planSegmentChange(state, .installTemplate(template))
+            case .publishIndex(let state, let rows): return try planPublish(state, rows)
+            case .replaceSegments(let state, let inputs, let output): return try planReplace(state, inputs, output)
             }
         }
+        if case .success = result, op.changesCatalog { changesCatalog = true }
+        return result
     }
 
     private mutating func planCreate(_ schema: CollectionSchema) throws(QuiverError) -> WriteOutcome {
@@ -75,16 +93,16 @@ struct CommitGroup {
             throw QuiverError(.resourceExhausted, .tooManyCollections, "collection ids are exhausted", collection: schema.name)
         }
         let stored = StoredCollection(
-            id: nextCollectionID, schema: schema,
-            createdAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+            id: nextCollectionID, schema: schema, createdAtMilliseconds: SegmentState.nowMilliseconds())
         try batch.putCollection(stored)
         nextCollectionID = CollectionID(nextCollectionID.rawValue + 1)
         batch.putNextCollectionID(nextCollectionID)
         let state = CollectionState(
             stored: stored,
-            data: CollectionData(dimension: schema.dimension, nextRowID: RowID(0), storage: store.snapshot()))
+            data: CollectionData(
+                dimension: schema.dimension, segmentRows: schema.index.effectiveSegmentRows(dimension: schema.dimension),
+                nextRowID: RowID(0), nextSegmentID: SegmentID(0), storage: store.snapshot()))
         catalog[schema.name] = state
-        changesCatalog = true
         return .created(state)
     }
 
@@ -92,7 +110,6 @@ struct CommitGroup {
         guard let state = catalog.removeValue(forKey: name) else { throw .collectionNotFound(name) }
         batch.dropCollection(state.stored.id)
         changes.removeValue(forKey: ObjectIdentifier(state))
-        changesCatalog = true
         return .dropped(state)
     }
 
@@ -101,6 +118,7 @@ struct CommitGroup {
         guard catalog[state.name] === state else { throw .collectionNotFound(state.name) }
         if let existing = changes[ObjectIdentifier(state)] { return existing }
         let nextRowID = state.data.withLock { $0.nextRowID }
+        order.append(ObjectIdentifier(state))
         return CollectionChanges(state: state, nextRowID: nextRowID)
     }
 
@@ -146,6 +164,42 @@ struct CommitGroup {
         return .deleted(deleted)
     }
 
+    private mutating func planSegmentChange(_ state: CollectionState, _ change: SegmentChange) throws(QuiverError) -> WriteOutcome {
+        var pending = try changesFor(state)
+        pending.segmentChanges.append(change)
+        changes[ObjectIdentifier(state)] = pending
+        if case .seal = change { return .sealed(nil) }
+        return .segmentsChanged
+    }
+
+    private mutating func planPublish(_ state: CollectionState, _ rows: IndexedRows) throws(QuiverError) -> WriteOutcome {
+        let id = rows.record.id
+        let (present, nextSegmentID) = state.data.withLock { data in
+            (data.segment(id).map { $0.count == rows.rowIDs.count && $0.phase != .indexed } ?? false, data.nextSegmentID)
+        }
+        guard present else {
+            throw QuiverError(.failedPrecondition, .internalFailure, "\(id) of \"\(state.name)\" changed while it was indexed")
+        }
+        try batch.putSegment(state.stored.id, rows.record)
+        batch.putNextSegmentID(state.stored.id, nextSegmentID)
+        return try planSegmentChange(state, .publishIndex(rows))
+    }
+
+    private mutating func planReplace(
+        _ state: CollectionState, _ inputs: [SegmentID], _ output: IndexedRows?
+    ) throws(QuiverError) -> WriteOutcome {
+        let (present, nextSegmentID) = state.data.withLock { data in
+            (inputs.allSatisfy { data.segment($0)?.phase == .indexed }, data.nextSegmentID)
+        }
+        guard present else {
+            throw QuiverError(.failedPrecondition, .internalFailure, "segments of \"\(state.name)\" changed while they were compacted")
+        }
+        if let output { try batch.putSegment(state.stored.id, output.record) }
+        for input in inputs { batch.deleteSegment(state.stored.id, input) }
+        batch.putNextSegmentID(state.stored.id, nextSegmentID)
+        return try planSegmentChange(state, .replace(inputs: inputs, output: output))
+    }
+
     private static func current(_ id: RecordID, _ pending: CollectionChanges, _ data: CollectionData) -> Target? {
         switch pending.targets[id] {
         case .deleted: nil
@@ -165,10 +219,20 @@ struct CommitGroup {
     // MARK: Applying
 
     /// Publishes the planned changes in memory. Call only after the batch is durable.
-    func apply(storage: StorageSnapshot) {
-        for pending in changes.values {
+    ///
+    /// - Returns: the segments sealed by this group, for the background builder.
+    func apply(storage: StorageSnapshot) -> [(CollectionState, SegmentID)] {
+        var sealed: [(CollectionState, SegmentID)] = []
+        for key in order {
+            guard let pending = changes[key] else { continue }
             pending.state.data.withLock { data in
-                let appended = pending.appends.map { data.append(id: $0.record.id, rowID: $0.rowID, vector: $0.record.vector) }
+                var appended: [RowLocation] = []
+                appended.reserveCapacity(pending.appends.count)
+                for (record, rowID) in pending.appends {
+                    let (location, full) = data.append(id: record.id, rowID: rowID, vector: record.vector)
+                    appended.append(location)
+                    if let full { sealed.append((pending.state, full)) }
+                }
                 func resolve(_ target: Target) -> RowLocation? {
                     switch target {
                     case .existing(let location): location
@@ -179,8 +243,21 @@ struct CommitGroup {
                 for removal in pending.removals { data.markDeleted(resolve(removal)!) }
                 for (id, target) in pending.targets { data.setLocation(resolve(target), for: id) }
                 data.nextRowID = pending.nextRowID
+                for change in pending.segmentChanges {
+                    switch change {
+                    case .seal:
+                        if let id = data.sealGrowing() { sealed.append((pending.state, id)) }
+                    case .installTemplate(let template):
+                        data.installTemplate(template)
+                    case .publishIndex(let rows):
+                        data.publishIndex(rows, for: rows.record.id)
+                    case .replace(let inputs, let output):
+                        _ = data.replace(inputs, with: output, createdAtMilliseconds: output?.record.createdAtMilliseconds ?? 0)
+                    }
+                }
                 data.storage = storage
             }
         }
+        return sealed
     }
 }

@@ -35,15 +35,27 @@ final class CommitQueue: Sendable {
     private let registry: CollectionRegistry
     private let policy: SyncPolicy
     private let commitThread: BlockingPool
-    private let maintenance: BlockingPool
-    let statistics = EngineStatistics()
+    private let afterCommit: @Sendable (CommitEffects) -> Void
+    let statistics: EngineStatistics
 
-    init(store: Store, registry: CollectionRegistry, policy: SyncPolicy, maintenance: BlockingPool) {
+    /// What a committed group leaves for the background worker.
+    struct CommitEffects: Sendable {
+        /// Segments the group sealed (full, or on request): to be indexed.
+        var sealed: [(CollectionState, SegmentID)]
+        /// Collections the group dropped: their files and key ranges to be reclaimed.
+        var dropped: [CollectionState]
+    }
+
+    init(
+        store: Store, registry: CollectionRegistry, policy: SyncPolicy, statistics: EngineStatistics,
+        afterCommit: @escaping @Sendable (CommitEffects) -> Void
+    ) {
         self.store = store
         self.registry = registry
         self.policy = policy
         self.commitThread = BlockingPool(threads: 1)
-        self.maintenance = maintenance
+        self.statistics = statistics
+        self.afterCommit = afterCommit
     }
 
     /// Enqueues `op` and returns once it is durable under the sync policy and visible to reads,
@@ -103,14 +115,18 @@ final class CommitQueue: Sendable {
         let (collections, nextCollectionID) = registry.current()
         var planner = CommitGroup(store: store, catalog: collections, nextCollectionID: nextCollectionID)
         var outcomes = group.map { planner.plan($0.op) }
+        var effects = CommitEffects(sealed: [], dropped: [])
         if outcomes.contains(where: { if case .success = $0 { true } else { false } }) {
             let sync = planner.changesCatalog || policy.fsyncsWAL
             do {
-                try store.commit(planner.batch, sync: sync)
-                statistics.commitGroups.add(1, ordering: .relaxed)
+                // A group that only seals changes memory alone: nothing to write.
+                if planner.batch.operationCount > 0 {
+                    try store.commit(planner.batch, sync: sync)
+                    statistics.commitGroups.add(1, ordering: .relaxed)
+                    if sync { statistics.walSyncs.add(1, ordering: .relaxed) }
+                }
                 statistics.committedOps.add(group.count, ordering: .relaxed)
-                if sync { statistics.walSyncs.add(1, ordering: .relaxed) }
-                planner.apply(storage: store.snapshot())
+                effects.sealed = planner.apply(storage: store.snapshot())
                 if planner.changesCatalog {
                     registry.replace(collections: planner.catalog, nextCollectionID: planner.nextCollectionID)
                 }
@@ -121,13 +137,10 @@ final class CommitQueue: Sendable {
                 }
             }
         }
-        for (pending, outcome) in zip(group, outcomes) {
-            pending.continuation.resume(returning: outcome)
-            if case .success(.dropped(let state)) = outcome {
-                let store = self.store
-                let id = state.stored.id
-                maintenance.submit { store.reclaimSpace(of: id) }
-            }
+        for outcome in outcomes {
+            if case .success(.dropped(let state)) = outcome { effects.dropped.append(state) }
         }
+        if !effects.sealed.isEmpty || !effects.dropped.isEmpty { afterCommit(effects) }
+        for (pending, outcome) in zip(group, outcomes) { pending.continuation.resume(returning: outcome) }
     }
 }

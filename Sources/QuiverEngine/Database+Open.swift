@@ -1,13 +1,26 @@
 import Foundation
+import Logging
 import QuiverCore
+import QuiverIndex
 import QuiverStorage
 
-/// Opening a database: recovery of the in-memory state from RocksDB alone.
+/// Opening a database: recovery of the in-memory state from RocksDB and the index files.
 ///
 /// RocksDB replays its WAL first (point-in-time recovery), so the store holds exactly the
-/// acknowledged prefix of writes. Then every collection's live rows are scanned in row-id order
-/// into fresh vector blocks and the id → row map is rebuilt. Nothing else is persisted about
-/// memory, so there is nothing that could disagree with the store.
+/// acknowledged prefix of writes. Then, per collection:
+/// 1. the segment manifest names the indexed segments; each index file is read and verified
+///    (checksums). A missing or corrupt file is logged, and its segment comes back as a sealed
+///    segment served exactly from its rows in RocksDB, queued to be rebuilt;
+/// 2. the template of every generation in use is an emptied clone of one of its segments — no
+///    training;
+/// 3. one scan of the collection's live rows in row-id order puts each row in its indexed segment
+///    (by the segment's row ranges and row ids; the vector is not copied), or in memory (rows of a
+///    segment being rebuilt, and rows that were growing or sealed at shutdown), and rebuilds the
+///    id → row map;
+/// 4. the rows of an indexed segment that the scan did not meet were deleted: they become its
+///    tombstones;
+/// 5. files the manifest does not name (a build or compaction interrupted before its manifest
+///    write) are deleted.
 extension Database {
     /// Opens (or creates) the database in the directory `path`.
     ///
@@ -15,33 +28,41 @@ extension Database {
     ///   `corruption` when the stored data contradicts itself; `io`.
     public static func open(path: String, options: DatabaseOptions = DatabaseOptions()) async throws(QuiverError) -> Database {
         let loader = BlockingPool(threads: 1)
-        let loaded: Result<(Store, CollectionRegistry), QuiverError>
+        let loaded: Result<(Store, CollectionRegistry, [(CollectionState, SegmentID)]), QuiverError>
         do throws(QuiverError) {
             loaded = .success(try await loader.run { () throws(QuiverError) in try load(path: path, options: options) })
         } catch {
             loaded = .failure(error)
         }
         await loader.shutdown()
-        let (store, registry) = try loaded.get()
-        return Database(store: store, registry: registry, options: options)
+        let (store, registry, sealed) = try loaded.get()
+        let database = Database(store: store, registry: registry, options: options, statistics: EngineStatistics())
+        for (collection, segment) in sealed { database.maintainer.schedule(.build(collection, segment)) }
+        return database
     }
 
-    private static func load(path: String, options: DatabaseOptions) throws(QuiverError) -> (Store, CollectionRegistry) {
+    private static func load(
+        path: String, options: DatabaseOptions
+    ) throws(QuiverError) -> (Store, CollectionRegistry, [(CollectionState, SegmentID)]) {
         let started = ContinuousClock.now
         let store = try Store.open(path: path, backgroundJobs: options.storageBackgroundJobs)
         do throws(QuiverError) {
             let catalog = try store.loadCatalog()
             let snapshot = store.snapshot()
             var collections: [String: CollectionState] = [:]
+            var sealed: [(CollectionState, SegmentID)] = []
             var totalRows = 0
             for stored in catalog.collections {
                 let name = stored.schema.name
                 guard collections[name] == nil else {
                     throw QuiverError.corruption("two catalog records are named \"\(name)\"", collection: name)
                 }
-                let data = try loadRows(store, stored, nextRowID: catalog.nextRowIDs[stored.id] ?? RowID(0), snapshot: snapshot)
+                let (data, sealedIDs) = try loadCollection(
+                    store, stored, nextRowID: catalog.nextRowIDs[stored.id] ?? RowID(0), snapshot: snapshot, logger: options.logger)
                 totalRows += data.rowCount
-                collections[name] = CollectionState(stored: stored, data: data)
+                let state = CollectionState(stored: stored, data: data)
+                collections[name] = state
+                sealed += sealedIDs.map { (state, $0) }
             }
             options.logger.info(
                 "database opened",
@@ -49,30 +70,134 @@ extension Database {
                     "path": "\(store.directory.path)", "collections": "\(collections.count)", "rows": "\(totalRows)",
                     "duration": "\(ContinuousClock.now - started)",
                 ])
-            return (store, CollectionRegistry(collections: collections, nextCollectionID: catalog.nextCollectionID))
+            return (store, CollectionRegistry(collections: collections, nextCollectionID: catalog.nextCollectionID), sealed)
         } catch {
             try? store.close()
             throw error
         }
     }
 
-    private static func loadRows(
-        _ store: Store, _ stored: StoredCollection, nextRowID: RowID, snapshot: StorageSnapshot
-    ) throws(QuiverError) -> CollectionData {
-        let name = stored.schema.name
-        var data = CollectionData(dimension: stored.schema.dimension, nextRowID: nextRowID, storage: snapshot)
+    private static func loadCollection(
+        _ store: Store, _ stored: StoredCollection, nextRowID: RowID, snapshot: StorageSnapshot, logger: Logger
+    ) throws(QuiverError) -> (CollectionData, [SegmentID]) {
+        let schema = stored.schema
+        let name = schema.name
+        let directory = store.directory.segmentsPath(of: stored.id)
+        let manifest = try store.loadSegmentManifest(of: stored.id)
+
+        // 1. Index files.
+        var indexed: [IndexedRows] = []
+        var broken: [SegmentRecord] = []
+        for record in manifest.segments.sorted(by: { $0.id < $1.id }) {
+            do throws(QuiverError) {
+                let (file, checksum) = try SegmentFile.read(from: directory + "/" + record.file, dimension: schema.dimension)
+                guard checksum == record.checksum else {
+                    throw QuiverError.corruption("\(record.file): checksum \(checksum) is not the manifest's \(record.checksum)")
+                }
+                indexed.append(IndexedRows(index: file.index, rowIDs: file.rowIDs, labels: file.labels, record: record))
+            } catch {
+                logger.error(
+                    "index file unusable; serving the segment exactly and rebuilding it from storage",
+                    metadata: ["collection": "\(name)", "segment": "\(record.id.rawValue)", "error": "\(error.message)"])
+                broken.append(record)
+            }
+        }
+
+        var data = CollectionData(
+            dimension: schema.dimension, segmentRows: schema.index.effectiveSegmentRows(dimension: schema.dimension),
+            nextRowID: nextRowID, nextSegmentID: manifest.nextSegmentID, storage: snapshot)
+
+        // 2. Templates: an emptied clone of one segment per generation.
+        for generation in Set(indexed.map(\.generation)) {
+            let source = indexed.first { $0.generation == generation }!
+            let record =
+                manifest.template?.generation == generation
+                ? manifest.template!
+                : TemplateRecord(
+                    generation: generation, nlist: source.index.nlist, codes: schema.index.codes, trainedRows: source.rowIDs.count,
+                    trainedAtMilliseconds: source.record.indexedAtMilliseconds, trainMilliseconds: 0)
+            data.installTemplate(Template(record: record, index: try source.index.emptyClone()))
+        }
+        for rows in indexed {
+            data.insertLoadedSegment(
+                SegmentState(
+                    id: rows.record.id, phase: .indexed, storage: .indexed(rows), count: rows.rowIDs.count,
+                    createdAtMilliseconds: rows.record.createdAtMilliseconds))
+        }
+        for record in broken {
+            data.insertLoadedSegment(
+                SegmentState(
+                    id: record.id, phase: .sealed, storage: .exact(VectorBlock(dimension: schema.dimension, capacity: max(record.rows, 1))),
+                    count: 0, createdAtMilliseconds: record.createdAtMilliseconds))
+        }
+
+        // 3. Rows. Ranges of indexed segments, sorted, to find a row's segment by binary search.
+        var ranges: [(first: UInt64, last: UInt64, segment: Int)] = []
+        for (i, rows) in indexed.enumerated() {
+            for range in rows.record.rowRanges { ranges.append((range[0], range[1], i)) }
+        }
+        ranges.sort { $0.first < $1.first }
+        var seen = indexed.map { [Bool](repeating: false, count: $0.rowIDs.count) }
+        var sealed: [SegmentID] = broken.map(\.id)
         var lastRow: RowID?
         try store.scanRows(of: stored) { (row, id, vectorBytes) throws(QuiverError) in
             guard data.location(of: id) == nil else {
                 throw .corruption("collection \"\(name)\": id \(id) has more than one live row", collection: name)
             }
-            data.setLocation(data.appendLoaded(id: id, rowID: row, vectorBytes: vectorBytes), for: id)
             lastRow = row
+            if let owner = Self.owner(of: row, in: ranges), let local = indexed[owner].row(of: row) {
+                guard indexed[owner].labels[local] == id.rawValue else {
+                    throw .corruption("collection \"\(name)\": \(row) is id \(id) in storage, another id in its index", collection: name)
+                }
+                data.setLocation(RowLocation(segment: indexed[owner].record.id, row: local), for: id)
+                seen[owner][local] = true
+            } else if let record = broken.first(where: { $0.contains(row) }) {
+                data.setLocation(data.appendLoaded(to: record.id, record: id, rowID: row, vectorBytes: vectorBytes), for: id)
+            } else {
+                let (location, full) = data.appendLoaded(id: id, rowID: row, vectorBytes: vectorBytes)
+                data.setLocation(location, for: id)
+                if let full { sealed.append(full) }
+            }
         }
         if let lastRow, lastRow >= nextRowID {
             throw .corruption(
                 "collection \"\(name)\": \(lastRow) is not below the stored next row id \(nextRowID.rawValue)", collection: name)
         }
-        return data
+
+        // 4. Tombstones: indexed rows no longer in storage.
+        for (i, rows) in indexed.enumerated() {
+            for local in 0..<rows.rowIDs.count where !seen[i][local] {
+                data.markDeleted(RowLocation(segment: rows.record.id, row: local))
+            }
+        }
+
+        // A broken segment none of whose rows is live any more: drop its record now.
+        let empty = broken.filter { data.segment($0.id)?.count == 0 }.map(\.id)
+        if !empty.isEmpty {
+            let batch = store.makeBatch()
+            for id in empty { batch.deleteSegment(stored.id, id) }
+            try store.commit(batch, sync: true)
+            for id in empty { data.dropEmptySegment(id) }
+            sealed.removeAll { empty.contains($0) }
+        }
+
+        // 5. Files nobody names.
+        let named = Set(manifest.segments.map(\.file))
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !named.contains(file) {
+            try? FileManager.default.removeItem(atPath: directory + "/" + file)
+        }
+        return (data, sealed)
+    }
+
+    /// The position in `indexed` of the segment whose range holds `row`.
+    private static func owner(of row: RowID, in ranges: [(first: UInt64, last: UInt64, segment: Int)]) -> Int? {
+        var low = 0
+        var high = ranges.count
+        while low < high {
+            let mid = (low + high) / 2
+            if ranges[mid].first <= row.rawValue { low = mid + 1 } else { high = mid }
+        }
+        guard low > 0, ranges[low - 1].last >= row.rawValue else { return nil }
+        return ranges[low - 1].segment
     }
 }

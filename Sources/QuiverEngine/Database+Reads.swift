@@ -17,30 +17,39 @@ extension Database {
             let state = try registry.require(collection)
             try Self.checkIDs(ids, collection: collection)
             let fieldIndices = try fields.indices(in: state.schema)
-            let (view, locations) = state.data.withLock { data in
-                (
-                    CollectionView(stored: state.stored, blocks: data.blocks, storage: data.storage, rowCount: data.rowCount),
-                    ids.map { data.location(of: $0) }
-                )
-            }
-            let fieldValues = try await readFields(view, locations: locations.compactMap { $0 }, indices: fieldIndices)
+            let (view, locations) = state.data.withLock { data in (data.view(state.stored), ids.map { data.location(of: $0) }) }
+            let found = locations.compactMap { $0.map { Self.viewLocation($0, in: view) } }
+            let fieldValues = try await readFields(view, locations: found, indices: fieldIndices)
+            let vectors = includeVectors ? try await readVectors(view, locations: found) : found.map { _ in nil }
             var next = 0
             return zip(ids, locations).map { id, location in
-                guard let location else { return nil }
+                guard location != nil else { return nil }
                 defer { next += 1 }
-                return StoredRecord(
-                    id: id,
-                    vector: includeVectors ? view.blocks[location.block].block.vector(at: location.row) : nil,
-                    fields: fieldValues[next])
+                return StoredRecord(id: id, vector: vectors[next], fields: fieldValues[next])
             }
         }
     }
 
-    /// Exact k-nearest-neighbour search over every live record.
+    /// A row's location inside a view (the view holds every segment the location can name).
+    static func viewLocation(_ location: RowLocation, in view: CollectionView) -> ViewLocation {
+        var low = 0
+        var high = view.segments.count
+        while low < high {
+            let mid = (low + high) / 2
+            if view.segments[mid].id < location.segment { low = mid + 1 } else { high = mid }
+        }
+        precondition(low < view.segments.count && view.segments[low].id == location.segment, "a location outside its view")
+        return ViewLocation(position: low, row: location.row)
+    }
+
+    /// k-nearest-neighbour search over every live record: exact over growing and sealed segments,
+    /// IVF over indexed ones (`options.nprobe` lists, exact for Flat codes when it reaches nlist),
+    /// one merged top-k.
     ///
     /// Hits come best first: ascending squared distance for `l2`, descending similarity for `ip`
-    /// and `cosine`; equal scores are ordered by ascending id. Fewer than `k` hits come back only
-    /// when the collection holds fewer than `k` records.
+    /// and `cosine`; equal scores are ordered by ascending id. Deleted rows are skipped inside the
+    /// scans, so `k` hits come back whenever `k` live rows are among the rows scanned (always, for
+    /// a collection with no indexed segment or with `nprobe` ≥ nlist).
     ///
     /// - Parameters:
     ///   - queries: 1–`Limits.queriesPerSearchMax` vectors of the collection's dimension;
@@ -60,8 +69,13 @@ extension Database {
                 flat += try schema.metric.prepare(query, dimension: schema.dimension, collection: collection, what: "query \(i)")
             }
             let fieldIndices = try options.fields.indices(in: schema)
+            if let nprobe = options.nprobe, !IndexSettings.nprobeRange.contains(nprobe) {
+                throw .invalid(
+                    .limitExceeded, "collection \"\(collection)\": nprobe must be 1–\(IndexSettings.nprobeRange.upperBound), got \(nprobe)",
+                    collection: collection, field: "nprobe", value: String(nprobe))
+            }
             let view = state.view()
-            let hits = try await exactSearch(view, queries: flat, k: k)
+            let hits = try await scan(view, queries: flat, k: k, nprobe: options.nprobe)
             return try await materialize(view, hits: hits, includeVectors: options.includeVectors, fieldIndices: fieldIndices)
         }
     }
@@ -89,25 +103,47 @@ extension Database {
         }
     }
 
-    /// Scans every block of the view. Query batches big enough for the sgemm path are split across
-    /// the reader threads, one slice each; smaller ones run on one thread (a single query's scan is
-    /// memory-bound, and other calls use the other cores).
-    private func exactSearch(
-        _ view: CollectionView, queries: [Float], k: Int
+    /// Scans every segment of the view into one top-k: the sealed-and-growing ones exactly, the
+    /// indexed ones through their IVF lists, with one coarse assignment per template generation
+    /// shared by all segments of that generation. Query batches big enough for the sgemm path are
+    /// split across the reader threads, one slice each; smaller ones run on one thread (a single
+    /// query's scan is memory-bound, and other calls use the other cores).
+    private func scan(
+        _ view: CollectionView, queries: [Float], k: Int, nprobe requested: Int?
     ) async throws(QuiverError) -> [[TopKAccumulator.Hit]] {
-        let dimension = view.stored.schema.dimension
-        let innerProduct = view.stored.schema.metric != .l2
+        let schema = view.stored.schema
+        let dimension = schema.dimension
+        let innerProduct = schema.metric != .l2
         let queryCount = queries.count / dimension
         let threshold = ComputeThreads.blasQueryThreshold
         let slices = max(1, min(readers.threadCount, queryCount / threshold))
         let perSlice = (queryCount + slices - 1) / slices
+        let generations = Set(view.segments.compactMap { segment -> UInt32? in
+            if case .indexed(let rows) = segment.storage { rows.generation } else { nil }
+        })
 
         @Sendable func scan(_ slice: [Float]) throws(QuiverError) -> [[TopKAccumulator.Hit]] {
             var accumulator = TopKAccumulator(queries: slice, dimension: dimension, k: k, innerProduct: innerProduct)
-            for (index, block) in view.blocks.enumerated() where block.liveCount > 0 {
-                try block.block.scan(
-                    count: block.count, excluded: block.deletedCount > 0 ? block.deleted : nil,
-                    locationBase: RowLocation.locationBase(ofBlock: index), into: &accumulator)
+            var assignments: [UInt32: IVFAssignment] = [:]
+            for generation in generations {
+                guard let template = view.templates[generation] else {
+                    throw QuiverError(.internal, .internalFailure, "collection \"\(schema.name)\": no template for generation \(generation)")
+                }
+                let nlist = template.record.nlist
+                let nprobe = min(nlist, requested ?? schema.index.nprobe ?? IndexSettings.nprobeDefault(nlist: nlist))
+                assignments[generation] = try template.index.assign(queries: slice, nprobe: nprobe)
+            }
+            for (position, segment) in view.segments.enumerated() where segment.liveCount > 0 {
+                let excluded = segment.deletedCount > 0 ? segment.deleted : nil
+                let base = ViewLocation.base(ofPosition: position)
+                switch segment.storage {
+                case .exact(let block):
+                    try block.scan(count: segment.count, excluded: excluded, locationBase: base, into: &accumulator)
+                case .indexed(let rows):
+                    try rows.index.scan(
+                        assignment: assignments[rows.generation]!, labels: rows.labels, excluded: excluded, locationBase: base,
+                        into: &accumulator)
+                }
             }
             return accumulator.finish()
         }
@@ -138,31 +174,57 @@ extension Database {
     private func materialize(
         _ view: CollectionView, hits: [[TopKAccumulator.Hit]], includeVectors: Bool, fieldIndices: [Int]
     ) async throws(QuiverError) -> [[SearchHit]] {
-        var fieldsByLocation: [RowLocation: [String: FieldValue]] = [:]
-        if !fieldIndices.isEmpty {
-            var seen = Set<RowLocation>()
-            let locations = hits.joined().map { RowLocation(packed: $0.location) }.filter { seen.insert($0).inserted }
-            let values = try await readFields(view, locations: locations, indices: fieldIndices)
-            fieldsByLocation = Dictionary(uniqueKeysWithValues: zip(locations, values))
+        guard includeVectors || !fieldIndices.isEmpty else {
+            return hits.map { $0.map { SearchHit(id: RecordID($0.label), score: $0.score) } }
         }
+        var seen = Set<ViewLocation>()
+        let locations = hits.joined().map { ViewLocation(packed: $0.location) }.filter { seen.insert($0).inserted }
+        let fields = try await readFields(view, locations: locations, indices: fieldIndices)
+        let vectors = includeVectors ? try await readVectors(view, locations: locations) : locations.map { _ in nil }
+        var extras: [ViewLocation: (fields: [String: FieldValue], vector: [Float]?)] = [:]
+        for (i, location) in locations.enumerated() { extras[location] = (fields[i], vectors[i]) }
         return hits.map { queryHits in
             queryHits.map { hit in
-                let location = RowLocation(packed: hit.location)
+                let extra = extras[ViewLocation(packed: hit.location)]!
                 return SearchHit(
-                    id: RecordID(hit.label), score: hit.score,
-                    vector: includeVectors ? view.blocks[location.block].block.vector(at: location.row) : nil,
-                    fields: fieldIndices.isEmpty ? nil : fieldsByLocation[location])
+                    id: RecordID(hit.label), score: hit.score, vector: extra.vector, fields: fieldIndices.isEmpty ? nil : extra.fields)
             }
         }
     }
 
+    /// The vectors of rows: from memory for exact segments, from the view's storage snapshot for
+    /// indexed ones (their IVF lists need not hold the vectors exactly).
+    private func readVectors(_ view: CollectionView, locations: [ViewLocation]) async throws(QuiverError) -> [[Float]?] {
+        var vectors = [[Float]?](repeating: nil, count: locations.count)
+        var fromStorage: [(index: Int, row: RowID)] = []
+        for (i, location) in locations.enumerated() {
+            let segment = view.segments[location.position]
+            switch segment.storage {
+            case .exact(let block): vectors[i] = block.vector(at: location.row)
+            case .indexed: fromStorage.append((i, segment.rowID(at: location.row)))
+            }
+        }
+        guard !fromStorage.isEmpty else { return vectors }
+        let rows = fromStorage.map(\.row)
+        let read = try await readers.run { () throws(QuiverError) in
+            try self.store.readVectors(of: view.stored, rows: rows, snapshot: view.storage)
+        }
+        for ((i, row), vector) in zip(fromStorage, read) {
+            guard let vector else {
+                throw .corruption("collection \"\(view.stored.schema.name)\": \(row) has no vector in storage", collection: view.stored.schema.name)
+            }
+            vectors[i] = vector
+        }
+        return vectors
+    }
+
     /// Reads the selected fields of rows from the view's storage snapshot (on a reader thread).
     private func readFields(
-        _ view: CollectionView, locations: [RowLocation], indices: [Int]
+        _ view: CollectionView, locations: [ViewLocation], indices: [Int]
     ) async throws(QuiverError) -> [[String: FieldValue]] {
         let schema = view.stored.schema
         guard !indices.isEmpty, !locations.isEmpty else { return locations.map { _ in [:] } }
-        let rows = locations.map { view.blocks[$0.block].block.rowID(at: $0.row) }
+        let rows = locations.map { view.segments[$0.position].rowID(at: $0.row) }
         let stored = try await readers.run { () throws(QuiverError) in
             try self.store.readFields(of: view.stored, rows: rows, snapshot: view.storage)
         }

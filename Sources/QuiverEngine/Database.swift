@@ -21,6 +21,7 @@ public final class Database: Sendable {
     let commits: CommitQueue
     let readers: BlockingPool
     let maintenance: BlockingPool
+    let maintainer: SegmentMaintainer
     let logger: Logger
     private let lifecycle = Mutex(Lifecycle())
 
@@ -30,14 +31,24 @@ public final class Database: Sendable {
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    init(store: Store, registry: CollectionRegistry, options: DatabaseOptions) {
+    init(store: Store, registry: CollectionRegistry, options: DatabaseOptions, statistics: EngineStatistics) {
         path = store.directory.path
         self.store = store
         self.registry = registry
         readers = BlockingPool(threads: options.searchThreads)
         maintenance = BlockingPool(threads: 1)
-        commits = CommitQueue(store: store, registry: registry, policy: options.syncPolicy, maintenance: maintenance)
         logger = options.logger
+        // The commit queue tells the worker about sealed segments; the worker publishes through
+        // the commit queue. The box breaks the cycle at construction.
+        let box = MaintainerBox()
+        commits = CommitQueue(
+            store: store, registry: registry, policy: options.syncPolicy, statistics: statistics,
+            afterCommit: { box.maintainer?.committed($0) })
+        maintainer = SegmentMaintainer(
+            store: store, registry: registry, commits: commits, thread: maintenance, statistics: statistics,
+            logger: options.logger)
+        box.set(maintainer)
+        if options.backgroundWork { maintainer.start() }
     }
 
     /// Counters of the write path since open.
@@ -64,6 +75,7 @@ public final class Database: Sendable {
             }
             if drained { continuation.resume() }
         }
+        await maintainer.shutdown()
         await commits.shutdown()
         await readers.shutdown()
         await maintenance.shutdown()
@@ -106,7 +118,7 @@ public final class Database: Sendable {
                 preconditionFailure("create produced another outcome")
             }
             logger.info("collection created", metadata: ["collection": "\(schema.name)", "dimension": "\(schema.dimension)"])
-            return Self.info(state)
+            return info(state)
         }
     }
 
@@ -123,24 +135,51 @@ public final class Database: Sendable {
     /// Every collection, sorted by name.
     public func listCollections() throws(QuiverError) -> [CollectionInfo] {
         try checkOpen()
-        return registry.all().map(Self.info)
+        return registry.all().map(info)
     }
 
     /// - Throws: `notFound`.
     public func describeCollection(_ name: String) throws(QuiverError) -> CollectionInfo {
         try checkOpen()
-        return Self.info(try registry.require(name))
+        return info(try registry.require(name))
     }
 
     private func checkOpen() throws(QuiverError) {
         guard lifecycle.withLock({ $0.isOpen }) else { throw QuiverError.closed }
     }
 
-    private static func info(_ state: CollectionState) -> CollectionInfo {
-        let (rows, memory) = state.data.withLock { ($0.rowCount, $0.memoryBytes) }
+    private func info(_ state: CollectionState) -> CollectionInfo {
+        let codes = state.schema.index.codes
+        let (rows, memory, segments, nlist) = state.data.withLock { data in
+            let nlist = data.currentTemplate?.record.nlist
+            return (data.rowCount, data.memoryBytes, data.segments.map { $0.info(nlist: nlist, codes: codes) }, nlist)
+        }
         return CollectionInfo(
-            schema: state.schema, rows: rows, memoryBytes: memory,
-            createdAtMilliseconds: state.stored.createdAtMilliseconds)
+            schema: state.schema, rows: rows, memoryBytes: memory, createdAtMilliseconds: state.stored.createdAtMilliseconds,
+            segments: segments, pending: maintainer.isPending(state), nlist: nlist)
+    }
+
+    // MARK: Segments
+
+    /// Seals the collection's growing segment now (if it has rows), so that it gets indexed
+    /// without waiting for it to fill up or age.
+    public func seal(_ collection: String) async throws(QuiverError) {
+        try await operation { () async throws(QuiverError) in
+            _ = try await submit(.seal(try registry.require(collection)))
+        }
+    }
+
+    /// Compacts the collection now: rewrites every indexed segment with deleted rows, merges small
+    /// ones. Runs in the background; `waitForBackgroundWork` waits for it.
+    public func compact(_ collection: String) async throws(QuiverError) {
+        try await operation { () async throws(QuiverError) in
+            maintainer.schedule(.compact(try registry.require(collection), force: true))
+        }
+    }
+
+    /// Waits until every sealed segment is indexed and no background work is queued or running.
+    public func waitForBackgroundWork() async throws(QuiverError) {
+        try await operation { () async throws(QuiverError) in await maintainer.waitUntilIdle() }
     }
 
     // MARK: Writes
@@ -191,4 +230,11 @@ public final class Database: Sendable {
                 collection: collection, field: "ids", value: String(ids.count))
         }
     }
+}
+
+/// Lets the commit queue reach the worker that is created after it.
+final class MaintainerBox: Sendable {
+    private let value = Mutex<SegmentMaintainer?>(nil)
+    var maintainer: SegmentMaintainer? { value.withLock { $0 } }
+    func set(_ maintainer: SegmentMaintainer) { value.withLock { $0 = maintainer } }
 }

@@ -11,17 +11,23 @@ public struct DatabaseOptions: Sendable {
     public var searchThreads: Int
     /// RocksDB flush and compaction threads. Default 2.
     public var storageBackgroundJobs: Int
+    /// Run the periodic background check (sealing old growing segments, retrying builds,
+    /// compaction by policy). Default `true`; tests that want to control every seal turn it off.
+    /// Segments that fill up are indexed either way.
+    public var backgroundWork: Bool
     public var logger: Logger
 
     public init(
         syncPolicy: SyncPolicy = .always,
         searchThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
         storageBackgroundJobs: Int = 2,
+        backgroundWork: Bool = true,
         logger: Logger = Logger(label: "quiver.engine")
     ) {
         self.syncPolicy = syncPolicy
         self.searchThreads = max(1, searchThreads)
         self.storageBackgroundJobs = max(1, storageBackgroundJobs)
+        self.backgroundWork = backgroundWork
         self.logger = logger
     }
 }

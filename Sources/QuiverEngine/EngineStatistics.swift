@@ -10,6 +10,16 @@ public struct DatabaseStatistics: Sendable, Hashable {
     public var walSyncs: Int
     /// Groups whose RocksDB write failed.
     public var failedCommits: Int
+    /// Segments sealed (full, old, or on request).
+    public var seals: Int
+    /// IVF templates trained (k-means runs).
+    public var templateTrainings: Int
+    /// Segment indexes built from sealed segments.
+    public var indexBuilds: Int
+    /// Background builds or compactions that failed (logged; retried later).
+    public var maintenanceFailures: Int
+    /// Compactions that replaced segments.
+    public var compactions: Int
 }
 
 final class EngineStatistics: Sendable {
@@ -17,12 +27,22 @@ final class EngineStatistics: Sendable {
     let committedOps = Atomic<Int>(0)
     let walSyncs = Atomic<Int>(0)
     let failedCommits = Atomic<Int>(0)
+    let seals = Atomic<Int>(0)
+    let templateTrainings = Atomic<Int>(0)
+    let indexBuilds = Atomic<Int>(0)
+    let maintenanceFailures = Atomic<Int>(0)
+    let compactions = Atomic<Int>(0)
 
     var snapshot: DatabaseStatistics {
         DatabaseStatistics(
             commitGroups: commitGroups.load(ordering: .relaxed),
             committedOps: committedOps.load(ordering: .relaxed),
             walSyncs: walSyncs.load(ordering: .relaxed),
-            failedCommits: failedCommits.load(ordering: .relaxed))
+            failedCommits: failedCommits.load(ordering: .relaxed),
+            seals: seals.load(ordering: .relaxed),
+            templateTrainings: templateTrainings.load(ordering: .relaxed),
+            indexBuilds: indexBuilds.load(ordering: .relaxed),
+            maintenanceFailures: maintenanceFailures.load(ordering: .relaxed),
+            compactions: compactions.load(ordering: .relaxed))
     }
 }

@@ -47,7 +47,7 @@ public final class IVFIndex: @unchecked Sendable {
         return IVFIndex(handle: out!, dimension: dimension)
     }
 
-    /// An empty, trained copy (for a new segment).
+    /// An empty, trained copy (for a new segment): of a template, or of a segment built from one.
     public func emptyClone() throws(QuiverError) -> IVFIndex {
         var out: OpaquePointer?
         try shimCall("IVF clone") { quiver_ivf_clone_empty(handle, &out, $0, $1) }

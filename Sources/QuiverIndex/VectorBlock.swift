@@ -71,6 +71,18 @@ public final class VectorBlock: @unchecked Sendable {
 
     public func id(at row: Int) -> RecordID { RecordID(labels[row]) }
 
+    /// Runs `body` over the first `count` vectors, row-major (for index builds: the block is
+    /// sealed, so these rows do not change).
+    public func withVectors<R>(count: Int, _ body: (UnsafeBufferPointer<Float>) throws(QuiverError) -> R) throws(QuiverError) -> R {
+        precondition(count <= capacity)
+        return try body(UnsafeBufferPointer(start: vectors, count: count * dimension))
+    }
+
+    /// The record ids and row ids of the first `count` rows.
+    public func ids(count: Int) -> (labels: [UInt64], rowIDs: [UInt64]) {
+        (Array(UnsafeBufferPointer(start: labels, count: count)), Array(UnsafeBufferPointer(start: rowIDs, count: count)))
+    }
+
     public func rowID(at row: Int) -> RowID { RowID(rowIDs[row]) }
 
     /// Scans the first `count` rows into `accumulator`, skipping rows whose bit is set in

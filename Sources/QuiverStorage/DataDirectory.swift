@@ -13,6 +13,7 @@ import Synchronization
 ///
 ///     <data>/quiver.lock   held (flock) by the one process that has the database open
 ///     <data>/rocksdb/      RocksDB: WAL, SST files, MANIFEST — the source of truth
+///     <data>/segments/<collection id>/   index files (templates, indexed segments): derived data
 ///
 /// The lock is Quiver's own rather than RocksDB's LOCK file so that a second process gets a clear
 /// error naming the holder's pid, and so that tools can test for a running server.
@@ -21,6 +22,9 @@ public final class DataDirectory: Sendable {
     private let lockDescriptor: Mutex<Int32?>
 
     public var rocksDBPath: String { path + "/rocksdb" }
+
+    /// Where a collection's index files live: `<data>/segments/<collection id>`.
+    public func segmentsPath(of collection: CollectionID) -> String { path + "/segments/\(collection.rawValue)" }
 
     /// Creates the directory if needed and takes the lock.
     ///

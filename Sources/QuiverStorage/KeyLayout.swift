@@ -12,6 +12,9 @@ enum KeyLayout {
     static let nextCollectionIDKey: [UInt8] = [0x03]
     private static let collectionTag: UInt8 = 0x01
     private static let nextRowIDTag: UInt8 = 0x02
+    private static let segmentTag: UInt8 = 0x05
+    private static let templateTag: UInt8 = 0x06
+    private static let nextSegmentIDTag: UInt8 = 0x07
 
     /// meta: 0x01 | collection id (u32 BE) → collection record (JSON).
     static func collection(_ id: CollectionID) -> [UInt8] { tagged(collectionTag, id) }
@@ -20,6 +23,29 @@ enum KeyLayout {
 
     /// meta: 0x02 | collection id (u32 BE) → the collection's next row id (u64 LE).
     static func nextRowID(_ id: CollectionID) -> [UInt8] { tagged(nextRowIDTag, id) }
+
+    /// meta: 0x05 | collection id (u32 BE) | segment id (u32 BE) → segment record (JSON).
+    static func segment(_ collection: CollectionID, _ segment: SegmentID) -> [UInt8] {
+        var w = BinaryWriter(capacity: 9)
+        w.u8(segmentTag)
+        w.u32BE(collection.rawValue)
+        w.u32BE(segment.rawValue)
+        return w.bytes
+    }
+
+    /// The key range of every segment record of a collection.
+    static func segments(of collection: CollectionID) -> (start: [UInt8], end: [UInt8]) {
+        let start = tagged(segmentTag, collection)
+        var end = start
+        end.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        return (start, end)
+    }
+
+    /// meta: 0x06 | collection id (u32 BE) → the collection's current template record (JSON).
+    static func template(_ collection: CollectionID) -> [UInt8] { tagged(templateTag, collection) }
+
+    /// meta: 0x07 | collection id (u32 BE) → the collection's next segment id (u32 LE).
+    static func nextSegmentID(_ collection: CollectionID) -> [UInt8] { tagged(nextSegmentIDTag, collection) }
 
     /// vectors / attrs: collection id (u32 BE) | row id (u64 BE).
     static func row(_ collection: CollectionID, _ row: RowID) -> [UInt8] {

@@ -105,6 +105,52 @@ public final class Store: Sendable {
         }
     }
 
+    // MARK: Segments
+
+    /// The manifest of a collection: its indexed segments (by id), its template and its next
+    /// segment id.
+    public func loadSegmentManifest(
+        of collection: CollectionID
+    ) throws(QuiverError) -> (segments: [SegmentRecord], template: TemplateRecord?, nextSegmentID: SegmentID) {
+        var segments: [SegmentRecord] = []
+        let decoder = JSONDecoder()
+        let range = KeyLayout.segments(of: collection)
+        try rocks.scan(.meta, start: range.start, end: range.end) { (_, value) throws(QuiverError) in
+            do { segments.append(try decoder.decode(SegmentRecord.self, from: Data(value))) } catch {
+                throw .corruption("unreadable segment record: \(error)")
+            }
+        }
+        var template: TemplateRecord?
+        if let value = try rocks.get(.meta, key: KeyLayout.template(collection)) {
+            do { template = try decoder.decode(TemplateRecord.self, from: Data(value)) } catch {
+                throw .corruption("unreadable template record: \(error)")
+            }
+        }
+        var next = SegmentID(0)
+        if let value = try rocks.get(.meta, key: KeyLayout.nextSegmentID(collection)) {
+            next = SegmentID(try Store.decode(value, "next segment id") { (r) throws(QuiverError) in try r.u32LE() })
+        }
+        return (segments, template, next)
+    }
+
+    /// Reads the vectors of rows as of `snapshot` (raw float32 per row); `nil` for a missing row.
+    public func readVectors(
+        of collection: StoredCollection, rows: [RowID], snapshot: StorageSnapshot
+    ) throws(QuiverError) -> [[Float]?] {
+        let keys = rows.map { KeyLayout.row(collection.id, $0) }
+        let values = try rocks.multiGet(.vectors, keys: keys, snapshot: snapshot)
+        return try values.map { (value) throws(QuiverError) -> [Float]? in
+            guard let value else { return nil }
+            return try value.withBytes { (raw) throws(QuiverError) -> [Float] in
+                let (_, floats) = try RowCodec.decodeVector(raw, dimension: collection.schema.dimension)
+                return [Float](unsafeUninitializedCapacity: floats.count / 4) { buffer, count in
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: floats)
+                    count = floats.count / 4
+                }
+            }
+        }
+    }
+
     // MARK: Rows
 
     /// Visits every live row of a collection in row-id order with its record id and raw vector

@@ -14,20 +14,19 @@ public final class StoreBatch {
     public var operationCount: Int { batch.count }
 
     public func putCollection(_ collection: StoredCollection) throws(QuiverError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json: Data
-        do { json = try encoder.encode(collection) } catch {
-            throw QuiverError(.internal, .internalFailure, "encode collection record: \(error)")
-        }
-        batch.put(store.rocks.family(.meta), key: KeyLayout.collection(collection.id), value: Array(json))
+        batch.put(store.rocks.family(.meta), key: KeyLayout.collection(collection.id), value: try Self.json(collection))
     }
 
-    /// Removes the catalog entry, the row counter and every row of the collection.
+    /// Removes the catalog entry, the counters, the segment manifest and every row of the
+    /// collection. (Its segment files are removed after the commit.)
     public func dropCollection(_ id: CollectionID) {
         let meta = store.rocks.family(.meta)
         batch.delete(meta, key: KeyLayout.collection(id))
         batch.delete(meta, key: KeyLayout.nextRowID(id))
+        batch.delete(meta, key: KeyLayout.nextSegmentID(id))
+        batch.delete(meta, key: KeyLayout.template(id))
+        let segments = KeyLayout.segments(of: id)
+        batch.deleteRange(meta, start: segments.start, end: segments.end)
         let range = KeyLayout.rows(of: id)
         batch.deleteRange(store.rocks.family(.vectors), start: range.start, end: range.end)
         batch.deleteRange(store.rocks.family(.attrs), start: range.start, end: range.end)
@@ -37,6 +36,32 @@ public final class StoreBatch {
         var w = BinaryWriter(capacity: 4)
         w.u32LE(id.rawValue)
         batch.put(store.rocks.family(.meta), key: KeyLayout.nextCollectionIDKey, value: w.bytes)
+    }
+
+    public func putSegment(_ collection: CollectionID, _ record: SegmentRecord) throws(QuiverError) {
+        batch.put(store.rocks.family(.meta), key: KeyLayout.segment(collection, record.id), value: try Self.json(record))
+    }
+
+    public func deleteSegment(_ collection: CollectionID, _ segment: SegmentID) {
+        batch.delete(store.rocks.family(.meta), key: KeyLayout.segment(collection, segment))
+    }
+
+    public func putTemplate(_ collection: CollectionID, _ record: TemplateRecord) throws(QuiverError) {
+        batch.put(store.rocks.family(.meta), key: KeyLayout.template(collection), value: try Self.json(record))
+    }
+
+    public func putNextSegmentID(_ collection: CollectionID, _ segment: SegmentID) {
+        var w = BinaryWriter(capacity: 4)
+        w.u32LE(segment.rawValue)
+        batch.put(store.rocks.family(.meta), key: KeyLayout.nextSegmentID(collection), value: w.bytes)
+    }
+
+    private static func json(_ value: some Encodable) throws(QuiverError) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do { return Array(try encoder.encode(value)) } catch {
+            throw QuiverError(.internal, .internalFailure, "encode manifest record: \(error)")
+        }
     }
 
     public func putNextRowID(_ collection: CollectionID, _ row: RowID) {

@@ -103,9 +103,10 @@ int32_t quiver_ivf_train(
     const float* x, int64_t n, int32_t niter, int64_t seed, quiver_faiss_index** out,
     char* err, size_t err_len);
 
-/* An empty, trained copy of a template (its own copy of the centroids). */
+/* An empty, trained copy of an IVF index (its own copy of the centroids and code parameters):
+ * of a template, or of any segment built from it (its lists are dropped from the copy). */
 int32_t quiver_ivf_clone_empty(
-    const quiver_faiss_index* tmpl, quiver_faiss_index** out, char* err, size_t err_len);
+    const quiver_faiss_index* source, quiver_faiss_index** out, char* err, size_t err_len);
 
 /* Adds n vectors with the given ids (a segment's local row offsets). */
 int32_t quiver_ivf_add(

@@ -1,0 +1,134 @@
+import Foundation
+import QuiverCore
+import QuiverIndex
+import QuiverStorage
+
+/// The rows of an indexed segment: its IVF lists and, per local row, its row id and record id.
+/// Immutable once built; shared by every view that holds the segment.
+final class IndexedRows: Sendable {
+    let index: IVFIndex
+    /// Row id of each local row, ascending.
+    let rowIDs: [UInt64]
+    /// Record id of each local row (the scan's tie-break label).
+    let labels: [UInt64]
+    let record: SegmentRecord
+
+    init(index: IVFIndex, rowIDs: [UInt64], labels: [UInt64], record: SegmentRecord) {
+        precondition(rowIDs.count == labels.count && rowIDs.count == index.count)
+        self.index = index
+        self.rowIDs = rowIDs
+        self.labels = labels
+        self.record = record
+    }
+
+    var generation: UInt32 { record.template }
+
+    /// The local row of a row id, by binary search.
+    func row(of rowID: RowID) -> Int? {
+        var low = 0
+        var high = rowIDs.count
+        while low < high {
+            let mid = (low + high) / 2
+            if rowIDs[mid] < rowID.rawValue { low = mid + 1 } else { high = mid }
+        }
+        return low < rowIDs.count && rowIDs[low] == rowID.rawValue ? low : nil
+    }
+}
+
+/// One segment of a collection, as a value: its phase, its rows and its tombstones.
+///
+/// Readers' views hold copies; the writer's next change to `deleted` copies the bitmap instead of
+/// changing what a reader is scanning. The rows themselves are reference types that never change
+/// below the published `count`.
+struct SegmentState: Sendable {
+    enum Storage: Sendable {
+        /// Vectors in memory, searched exactly: growing and sealed segments.
+        case exact(VectorBlock)
+        /// IVF lists: indexed segments (vectors are read from storage when a result needs them).
+        case indexed(IndexedRows)
+    }
+
+    let id: SegmentID
+    var phase: SegmentPhase
+    var storage: Storage
+    /// Rows published; for an exact segment the block's rows below it are immutable.
+    var count: Int
+    /// Tombstones: bit `row` of word `row / 64` is set for a deleted or replaced row. Empty until
+    /// the segment's first tombstone.
+    var deleted: [UInt64] = []
+    var deletedCount = 0
+    let createdAtMilliseconds: Int64
+    /// When the first row arrived (growing segments are sealed once old enough).
+    var firstRowAt: ContinuousClock.Instant?
+
+    init(id: SegmentID, phase: SegmentPhase, storage: Storage, count: Int, createdAtMilliseconds: Int64) {
+        self.id = id
+        self.phase = phase
+        self.storage = storage
+        self.count = count
+        self.createdAtMilliseconds = createdAtMilliseconds
+    }
+
+    var liveCount: Int { count - deletedCount }
+
+    var capacity: Int {
+        switch storage {
+        case .exact(let block): block.capacity
+        case .indexed(let rows): rows.rowIDs.count
+        }
+    }
+
+    var isFull: Bool { count == capacity }
+
+    func rowID(at row: Int) -> RowID {
+        switch storage {
+        case .exact(let block): block.rowID(at: row)
+        case .indexed(let rows): RowID(rows.rowIDs[row])
+        }
+    }
+
+    func label(at row: Int) -> RecordID {
+        switch storage {
+        case .exact(let block): block.id(at: row)
+        case .indexed(let rows): RecordID(rows.labels[row])
+        }
+    }
+
+    func isDeleted(_ row: Int) -> Bool {
+        !deleted.isEmpty && deleted[row >> 6] & (1 << UInt64(row & 63)) != 0
+    }
+
+    mutating func markDeleted(_ row: Int) {
+        precondition(row < count && !isDeleted(row), "\(id) row \(row) deleted twice or not published")
+        if deleted.isEmpty { deleted = Array(repeating: 0, count: (capacity + 63) / 64) }
+        deleted[row >> 6] |= 1 << UInt64(row & 63)
+        deletedCount += 1
+    }
+
+    var memoryBytes: Int {
+        let bitmap = deleted.count * 8
+        switch storage {
+        case .exact(let block): return block.byteCount + bitmap
+        case .indexed(let rows): return rows.index.memoryBytes + rows.rowIDs.count * 16 + bitmap
+        }
+    }
+
+    func info(nlist: Int?, codes: IVFCodes?) -> SegmentInfo {
+        var indexedAt: Int64?
+        var build: Int64?
+        var segmentCodes: IVFCodes?
+        var segmentNlist: Int?
+        if case .indexed(let rows) = storage {
+            indexedAt = rows.record.indexedAtMilliseconds
+            build = rows.record.buildMilliseconds
+            segmentCodes = codes
+            segmentNlist = rows.index.nlist
+        }
+        return SegmentInfo(
+            id: id, phase: phase, rows: count, deletedRows: deletedCount, memoryBytes: memoryBytes, codes: segmentCodes,
+            nlist: segmentNlist ?? (phase == .indexed ? nlist : nil), createdAtMilliseconds: createdAtMilliseconds,
+            indexedAtMilliseconds: indexedAt, buildMilliseconds: build)
+    }
+
+    static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
