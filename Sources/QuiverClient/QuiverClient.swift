@@ -224,6 +224,7 @@ public struct QuiverClient: Sendable {
             $0.k = UInt32(clamping: k)
             $0.includeVectors = options.includeVectors
             options.fields.apply(names: &$0.outputFields, all: &$0.allFields)
+            if let nprobe = options.nprobe { $0.params.nprobe = UInt32(clamping: nprobe) }
         }
         let response = try await call { try await searcher.search(request, metadata: metadata, options: callOptions) }
         var results: [[SearchHit]] = []

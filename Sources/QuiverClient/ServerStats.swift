@@ -15,6 +15,11 @@ public struct ServerStats: Sendable, Hashable {
     public var walSyncs: Int
     public var uptimeSeconds: Int
     public var syncPolicy: String
+    public var seals: Int
+    public var indexBuilds: Int
+    public var templateTrainings: Int
+    public var compactions: Int
+    public var maintenanceFailures: Int
 
     init(_ response: Quiver_V1_StatsResponse) {
         collections = response.collections.map { Collection(name: $0.name, rows: Int($0.rows), memoryBytes: Int($0.memoryBytes)) }
@@ -24,5 +29,10 @@ public struct ServerStats: Sendable, Hashable {
         walSyncs = Int(response.walSyncs)
         uptimeSeconds = Int(response.uptimeSeconds)
         syncPolicy = response.syncPolicy
+        seals = Int(response.seals)
+        indexBuilds = Int(response.indexBuilds)
+        templateTrainings = Int(response.templateTrainings)
+        compactions = Int(response.compactions)
+        maintenanceFailures = Int(response.maintenanceFailures)
     }
 }

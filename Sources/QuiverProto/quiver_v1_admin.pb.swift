@@ -128,6 +128,17 @@ public nonisolated struct Quiver_V1_StatsResponse: Sendable {
   /// always, batch(…) or none.
   public var syncPolicy: String = String()
 
+  /// Background work since the server started.
+  public var seals: UInt64 = 0
+
+  public var indexBuilds: UInt64 = 0
+
+  public var templateTrainings: UInt64 = 0
+
+  public var compactions: UInt64 = 0
+
+  public var maintenanceFailures: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -276,7 +287,7 @@ nonisolated extension Quiver_V1_CollectionStats: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Quiver_V1_StatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collections\0\u{3}disk_bytes\0\u{3}commit_groups\0\u{3}committed_ops\0\u{3}wal_syncs\0\u{3}uptime_seconds\0\u{3}sync_policy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collections\0\u{3}disk_bytes\0\u{3}commit_groups\0\u{3}committed_ops\0\u{3}wal_syncs\0\u{3}uptime_seconds\0\u{3}sync_policy\0\u{1}seals\0\u{3}index_builds\0\u{3}template_trainings\0\u{1}compactions\0\u{3}maintenance_failures\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -291,6 +302,11 @@ nonisolated extension Quiver_V1_StatsResponse: SwiftProtobuf.Message, SwiftProto
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.walSyncs) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.uptimeSeconds) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.syncPolicy) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.seals) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.indexBuilds) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.templateTrainings) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.compactions) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.maintenanceFailures) }()
       default: break
       }
     }
@@ -318,6 +334,21 @@ nonisolated extension Quiver_V1_StatsResponse: SwiftProtobuf.Message, SwiftProto
     if !self.syncPolicy.isEmpty {
       try visitor.visitSingularStringField(value: self.syncPolicy, fieldNumber: 7)
     }
+    if self.seals != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seals, fieldNumber: 8)
+    }
+    if self.indexBuilds != 0 {
+      try visitor.visitSingularUInt64Field(value: self.indexBuilds, fieldNumber: 9)
+    }
+    if self.templateTrainings != 0 {
+      try visitor.visitSingularUInt64Field(value: self.templateTrainings, fieldNumber: 10)
+    }
+    if self.compactions != 0 {
+      try visitor.visitSingularUInt64Field(value: self.compactions, fieldNumber: 11)
+    }
+    if self.maintenanceFailures != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maintenanceFailures, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -329,6 +360,11 @@ nonisolated extension Quiver_V1_StatsResponse: SwiftProtobuf.Message, SwiftProto
     if lhs.walSyncs != rhs.walSyncs {return false}
     if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
     if lhs.syncPolicy != rhs.syncPolicy {return false}
+    if lhs.seals != rhs.seals {return false}
+    if lhs.indexBuilds != rhs.indexBuilds {return false}
+    if lhs.templateTrainings != rhs.templateTrainings {return false}
+    if lhs.compactions != rhs.compactions {return false}
+    if lhs.maintenanceFailures != rhs.maintenanceFailures {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

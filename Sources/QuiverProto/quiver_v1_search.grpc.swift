@@ -71,7 +71,7 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field), NOT_FOUND, UNIMPLEMENTED (a filter or nprobe, which this
+        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
         /// > server does not support yet), DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
@@ -104,7 +104,7 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field), NOT_FOUND, UNIMPLEMENTED (a filter or nprobe, which this
+        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
         /// > server does not support yet), DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
@@ -135,7 +135,7 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field), NOT_FOUND, UNIMPLEMENTED (a filter or nprobe, which this
+        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
         /// > server does not support yet), DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
@@ -220,7 +220,7 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field), NOT_FOUND, UNIMPLEMENTED (a filter or nprobe, which this
+        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
         /// > server does not support yet), DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
@@ -266,7 +266,7 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field), NOT_FOUND, UNIMPLEMENTED (a filter or nprobe, which this
+        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
         /// > server does not support yet), DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
@@ -307,7 +307,7 @@ extension Quiver_V1_SearchService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-    /// > components, unknown output field), NOT_FOUND, UNIMPLEMENTED (a filter or nprobe, which this
+    /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
     /// > server does not support yet), DEADLINE_EXCEEDED.
     ///
     /// - Parameters:
@@ -342,7 +342,7 @@ extension Quiver_V1_SearchService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-    /// > components, unknown output field), NOT_FOUND, UNIMPLEMENTED (a filter or nprobe, which this
+    /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
     /// > server does not support yet), DEADLINE_EXCEEDED.
     ///
     /// - Parameters:

@@ -30,7 +30,9 @@ public nonisolated struct Quiver_V1_SearchParams: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Reserved for IVF indexes: must be 0 (search is exact).
+  /// Coarse lists probed in indexed segments; 0 uses the collection's default. Values at or above
+  /// the collection's nlist probe every list (exact with flat codes). Growing and sealed segments
+  /// are always searched exactly.
   public var nprobe: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

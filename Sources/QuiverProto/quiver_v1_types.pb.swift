@@ -141,6 +141,36 @@ public nonisolated struct Quiver_V1_FieldSchema: Sendable {
   public init() {}
 }
 
+/// How sealed segments are indexed and searched. Zero values mean "the default".
+public nonisolated struct Quiver_V1_IndexSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "flat" (the default: the vectors themselves), "sq8" (one byte per component) or "pqM" (product
+  /// quantizer with M bytes per vector; M divides the dimension).
+  public var codes: String = String()
+
+  /// Coarse lists; 0 chooses about 4·√rows when the quantizer is trained. 1 to 65,536.
+  public var nlist: UInt32 = 0
+
+  /// Lists probed by a search that does not say; 0 uses nlist/32, at least 8.
+  public var nprobe: UInt32 = 0
+
+  /// Rows at which the growing segment is sealed; 0 uses about 64 MiB of vectors.
+  public var segmentRows: UInt32 = 0
+
+  /// A growing segment with rows is sealed once this old; 0 uses 600 seconds.
+  public var sealAfterSeconds: UInt32 = 0
+
+  /// LZ4-compress index files.
+  public var compressFiles: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Quiver_V1_CollectionSchema: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -154,6 +184,50 @@ public nonisolated struct Quiver_V1_CollectionSchema: Sendable {
   public var metric: Quiver_V1_Metric = .unspecified
 
   public var fields: [Quiver_V1_FieldSchema] = []
+
+  public var index: Quiver_V1_IndexSettings {
+    get {_index ?? Quiver_V1_IndexSettings()}
+    set {_index = newValue}
+  }
+  /// Returns true if `index` has been explicitly set.
+  public var hasIndex: Bool {self._index != nil}
+  /// Clears the value of `index`. Subsequent reads from it will return its default value.
+  public mutating func clearIndex() {self._index = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _index: Quiver_V1_IndexSettings? = nil
+}
+
+public nonisolated struct Quiver_V1_SegmentInfo: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: UInt32 = 0
+
+  /// "growing", "sealed", "indexing", "indexed" or "dropped".
+  public var phase: String = String()
+
+  /// Rows stored, deleted ones included.
+  public var rows: UInt64 = 0
+
+  public var deletedRows: UInt64 = 0
+
+  public var memoryBytes: UInt64 = 0
+
+  /// Indexed segments: codes and nlist.
+  public var codes: String = String()
+
+  public var nlist: UInt32 = 0
+
+  public var createdAtMs: Int64 = 0
+
+  public var indexedAtMs: Int64 = 0
+
+  public var buildMs: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -181,6 +255,15 @@ public nonisolated struct Quiver_V1_CollectionInfo: Sendable {
 
   /// Milliseconds since the Unix epoch.
   public var createdAtMs: Int64 = 0
+
+  /// Oldest first.
+  public var segments: [Quiver_V1_SegmentInfo] = []
+
+  /// Background work (sealing, index builds, compaction, training) is queued or running.
+  public var pending: Bool = false
+
+  /// nlist of the trained quantizer; 0 before the first segment is indexed.
+  public var nlist: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -333,9 +416,64 @@ nonisolated extension Quiver_V1_FieldSchema: SwiftProtobuf.Message, SwiftProtobu
   }
 }
 
+nonisolated extension Quiver_V1_IndexSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IndexSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}codes\0\u{1}nlist\0\u{1}nprobe\0\u{3}segment_rows\0\u{3}seal_after_seconds\0\u{3}compress_files\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.codes) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.nlist) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.nprobe) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.segmentRows) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.sealAfterSeconds) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.compressFiles) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.codes.isEmpty {
+      try visitor.visitSingularStringField(value: self.codes, fieldNumber: 1)
+    }
+    if self.nlist != 0 {
+      try visitor.visitSingularUInt32Field(value: self.nlist, fieldNumber: 2)
+    }
+    if self.nprobe != 0 {
+      try visitor.visitSingularUInt32Field(value: self.nprobe, fieldNumber: 3)
+    }
+    if self.segmentRows != 0 {
+      try visitor.visitSingularUInt32Field(value: self.segmentRows, fieldNumber: 4)
+    }
+    if self.sealAfterSeconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.sealAfterSeconds, fieldNumber: 5)
+    }
+    if self.compressFiles != false {
+      try visitor.visitSingularBoolField(value: self.compressFiles, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_IndexSettings, rhs: Quiver_V1_IndexSettings) -> Bool {
+    if lhs.codes != rhs.codes {return false}
+    if lhs.nlist != rhs.nlist {return false}
+    if lhs.nprobe != rhs.nprobe {return false}
+    if lhs.segmentRows != rhs.segmentRows {return false}
+    if lhs.sealAfterSeconds != rhs.sealAfterSeconds {return false}
+    if lhs.compressFiles != rhs.compressFiles {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Quiver_V1_CollectionSchema: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CollectionSchema"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}dimension\0\u{1}metric\0\u{1}fields\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}dimension\0\u{1}metric\0\u{1}fields\0\u{1}index\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -347,12 +485,17 @@ nonisolated extension Quiver_V1_CollectionSchema: SwiftProtobuf.Message, SwiftPr
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.dimension) }()
       case 3: try { try decoder.decodeSingularEnumField(value: &self.metric) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.fields) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._index) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -365,6 +508,9 @@ nonisolated extension Quiver_V1_CollectionSchema: SwiftProtobuf.Message, SwiftPr
     if !self.fields.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.fields, fieldNumber: 4)
     }
+    try { if let v = self._index {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -373,6 +519,82 @@ nonisolated extension Quiver_V1_CollectionSchema: SwiftProtobuf.Message, SwiftPr
     if lhs.dimension != rhs.dimension {return false}
     if lhs.metric != rhs.metric {return false}
     if lhs.fields != rhs.fields {return false}
+    if lhs._index != rhs._index {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_SegmentInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}phase\0\u{1}rows\0\u{3}deleted_rows\0\u{3}memory_bytes\0\u{1}codes\0\u{1}nlist\0\u{3}created_at_ms\0\u{3}indexed_at_ms\0\u{3}build_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.phase) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.rows) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.deletedRows) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.codes) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.nlist) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.indexedAtMs) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.buildMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularUInt32Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.phase.isEmpty {
+      try visitor.visitSingularStringField(value: self.phase, fieldNumber: 2)
+    }
+    if self.rows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rows, fieldNumber: 3)
+    }
+    if self.deletedRows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deletedRows, fieldNumber: 4)
+    }
+    if self.memoryBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.memoryBytes, fieldNumber: 5)
+    }
+    if !self.codes.isEmpty {
+      try visitor.visitSingularStringField(value: self.codes, fieldNumber: 6)
+    }
+    if self.nlist != 0 {
+      try visitor.visitSingularUInt32Field(value: self.nlist, fieldNumber: 7)
+    }
+    if self.createdAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 8)
+    }
+    if self.indexedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.indexedAtMs, fieldNumber: 9)
+    }
+    if self.buildMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.buildMs, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_SegmentInfo, rhs: Quiver_V1_SegmentInfo) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.phase != rhs.phase {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.deletedRows != rhs.deletedRows {return false}
+    if lhs.memoryBytes != rhs.memoryBytes {return false}
+    if lhs.codes != rhs.codes {return false}
+    if lhs.nlist != rhs.nlist {return false}
+    if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.indexedAtMs != rhs.indexedAtMs {return false}
+    if lhs.buildMs != rhs.buildMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -380,7 +602,7 @@ nonisolated extension Quiver_V1_CollectionSchema: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Quiver_V1_CollectionInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CollectionInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schema\0\u{1}rows\0\u{3}memory_bytes\0\u{3}created_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schema\0\u{1}rows\0\u{3}memory_bytes\0\u{3}created_at_ms\0\u{1}segments\0\u{1}pending\0\u{1}nlist\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -392,6 +614,9 @@ nonisolated extension Quiver_V1_CollectionInfo: SwiftProtobuf.Message, SwiftProt
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.rows) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.segments) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.pending) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.nlist) }()
       default: break
       }
     }
@@ -414,6 +639,15 @@ nonisolated extension Quiver_V1_CollectionInfo: SwiftProtobuf.Message, SwiftProt
     if self.createdAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 4)
     }
+    if !self.segments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.segments, fieldNumber: 5)
+    }
+    if self.pending != false {
+      try visitor.visitSingularBoolField(value: self.pending, fieldNumber: 6)
+    }
+    if self.nlist != 0 {
+      try visitor.visitSingularUInt32Field(value: self.nlist, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -422,6 +656,9 @@ nonisolated extension Quiver_V1_CollectionInfo: SwiftProtobuf.Message, SwiftProt
     if lhs.rows != rhs.rows {return false}
     if lhs.memoryBytes != rhs.memoryBytes {return false}
     if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.segments != rhs.segments {return false}
+    if lhs.pending != rhs.pending {return false}
+    if lhs.nlist != rhs.nlist {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

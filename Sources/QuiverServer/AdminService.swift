@@ -32,6 +32,11 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
                 $0.walSyncs = UInt64(statistics.walSyncs)
                 $0.uptimeSeconds = UInt64((ContinuousClock.now - state.startedAt).components.seconds)
                 $0.syncPolicy = state.syncPolicy.description
+                $0.seals = UInt64(statistics.seals)
+                $0.indexBuilds = UInt64(statistics.indexBuilds)
+                $0.templateTrainings = UInt64(statistics.templateTrainings)
+                $0.compactions = UInt64(statistics.compactions)
+                $0.maintenanceFailures = UInt64(statistics.maintenanceFailures)
             }
         }
     }

@@ -16,16 +16,11 @@ struct SearchService: Quiver_V1_SearchService.SimpleServiceProtocol {
                     .unimplemented, .notImplemented, "filters are not supported by this server yet",
                     collection: collection, field: "filter", value: request.filter)
             }
-            guard request.params.nprobe == 0 else {
-                throw QuiverError(
-                    .unimplemented, .notImplemented,
-                    "nprobe needs IVF indexes, which this server does not have yet (search is exact)",
-                    collection: collection, field: "nprobe", value: String(request.params.nprobe))
-            }
             let dimension = try database.describeCollection(collection).schema.dimension
             let queries = try PackedVectors.decodeRows(request.queries, dimension: dimension, what: "queries", collection: collection)
             let options = SearchOptions(
-                includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields))
+                includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields),
+                nprobe: request.params.nprobe > 0 ? Int(request.params.nprobe) : nil)
             let results = try await database.search(collection, queries: queries, k: Int(request.k), options: options)
             let withHits = options.includeVectors || options.fields != .none
             return .with { response in

@@ -50,12 +50,68 @@ extension Quiver_V1_FieldType {
     }
 }
 
+extension Quiver_V1_IndexSettings {
+    public init(_ settings: IndexSettings) {
+        self.init()
+        codes = settings.codes.description
+        nlist = UInt32(settings.nlist ?? 0)
+        nprobe = UInt32(settings.nprobe ?? 0)
+        segmentRows = UInt32(settings.segmentRows ?? 0)
+        sealAfterSeconds = UInt32(settings.sealAfterSeconds)
+        compressFiles = settings.compressFiles
+    }
+
+    /// The settings; zero values take the defaults. Ranges are checked by schema validation.
+    public func toDomain(collection: String) throws(QuiverError) -> IndexSettings {
+        var settings = IndexSettings()
+        if !codes.isEmpty {
+            guard let parsed = IVFCodes(parsing: codes) else {
+                throw .invalid(
+                    .invalidSchema, "collection \"\(collection)\": codes must be flat, sq8 or pqM, got \"\(codes)\"",
+                    collection: collection, field: "codes", value: codes)
+            }
+            settings.codes = parsed
+        }
+        if nlist > 0 { settings.nlist = Int(nlist) }
+        if nprobe > 0 { settings.nprobe = Int(nprobe) }
+        if segmentRows > 0 { settings.segmentRows = Int(segmentRows) }
+        if sealAfterSeconds > 0 { settings.sealAfterSeconds = Int(sealAfterSeconds) }
+        settings.compressFiles = compressFiles
+        return settings
+    }
+}
+
+extension Quiver_V1_SegmentInfo {
+    public init(_ info: SegmentInfo) {
+        self.init()
+        id = info.id.rawValue
+        phase = info.phase.rawValue
+        rows = UInt64(info.rows)
+        deletedRows = UInt64(info.deletedRows)
+        memoryBytes = UInt64(info.memoryBytes)
+        codes = info.codes?.description ?? ""
+        nlist = UInt32(info.nlist ?? 0)
+        createdAtMs = info.createdAtMilliseconds
+        indexedAtMs = info.indexedAtMilliseconds ?? 0
+        buildMs = info.buildMilliseconds ?? 0
+    }
+
+    public var domain: SegmentInfo {
+        SegmentInfo(
+            id: SegmentID(id), phase: SegmentPhase(rawValue: phase) ?? .sealed, rows: Int(rows), deletedRows: Int(deletedRows),
+            memoryBytes: Int(memoryBytes), codes: codes.isEmpty ? nil : IVFCodes(parsing: codes), nlist: nlist > 0 ? Int(nlist) : nil,
+            createdAtMilliseconds: createdAtMs, indexedAtMilliseconds: indexedAtMs > 0 ? indexedAtMs : nil,
+            buildMilliseconds: phase == SegmentPhase.indexed.rawValue ? buildMs : nil)
+    }
+}
+
 extension Quiver_V1_CollectionSchema {
     public init(_ schema: CollectionSchema) {
         self.init()
         name = schema.name
         dimension = UInt32(schema.dimension)
         metric = Quiver_V1_Metric(schema.metric)
+        index = Quiver_V1_IndexSettings(schema.index)
         fields = schema.fields.map { field in
             var wire = Quiver_V1_FieldSchema()
             wire.name = field.name
@@ -75,7 +131,8 @@ extension Quiver_V1_CollectionSchema {
                     nullable: !field.required))
         }
         return CollectionSchema(
-            name: name, dimension: Int(dimension), metric: try metric.toDomain(collection: name), fields: domainFields)
+            name: name, dimension: Int(dimension), metric: try metric.toDomain(collection: name), fields: domainFields,
+            index: hasIndex ? try index.toDomain(collection: name) : IndexSettings())
     }
 }
 
@@ -86,11 +143,15 @@ extension Quiver_V1_CollectionInfo {
         rows = UInt64(info.rows)
         memoryBytes = UInt64(info.memoryBytes)
         createdAtMs = info.createdAtMilliseconds
+        segments = info.segments.map(Quiver_V1_SegmentInfo.init)
+        pending = info.pending
+        nlist = UInt32(info.nlist ?? 0)
     }
 
     public func toDomain() throws(QuiverError) -> CollectionInfo {
         CollectionInfo(
             schema: try schema.toDomain(), rows: Int(rows), memoryBytes: Int(memoryBytes),
-            createdAtMilliseconds: createdAtMs)
+            createdAtMilliseconds: createdAtMs, segments: segments.map(\.domain), pending: pending,
+            nlist: nlist > 0 ? Int(nlist) : nil)
     }
 }

@@ -31,15 +31,38 @@ struct CollectionCommand: AsyncParsableCommand {
         @Option(name: .customLong("field"), help: ArgumentHelp("A scalar field.", valueName: "name:type[:required]"))
         var fields: [String] = []
 
+        @Option(help: ArgumentHelp("IVF codes of indexed segments: flat (default), sq8 or pqM (M divides the dimension).", valueName: "codes"))
+        var codes = "flat"
+
+        @Option(help: "Coarse lists (default: about 4·√rows when the first segment is indexed).")
+        var nlist: Int?
+
+        @Option(help: "Lists probed by searches that do not say (default: nlist/32, at least 8).")
+        var nprobe: Int?
+
+        @Option(help: "Rows at which the growing segment is sealed (default: about 64 MiB of vectors).")
+        var segmentRows: Int?
+
+        @Option(help: "Seal a growing segment with rows once it is this many seconds old.")
+        var sealAfter = 600
+
+        @Flag(help: "LZ4-compress index files.")
+        var compressFiles = false
+
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
             guard let metric = Metric(rawValue: metric) else {
                 throw ValidationError("--metric must be l2, ip or cosine, not '\(metric)'")
             }
+            guard let codes = IVFCodes(parsing: codes) else { throw ValidationError("--codes must be flat, sq8 or pqM, not '\(codes)'") }
             let fieldSchemas = try fields.map(Self.parseField)
+            let index = IndexSettings(
+                codes: codes, nlist: nlist, nprobe: nprobe, segmentRows: segmentRows, sealAfterSeconds: sealAfter,
+                compressFiles: compressFiles)
             let info = try await client.run {
-                try await $0.createCollection(CollectionSchema(name: name, dimension: dimension, metric: metric, fields: fieldSchemas))
+                try await $0.createCollection(
+                    CollectionSchema(name: name, dimension: dimension, metric: metric, fields: fieldSchemas, index: index))
             }
             if client.json { client.print(CollectionFormat.json(info)) } else { print("created collection \(info.name)") }
         }
@@ -87,6 +110,7 @@ struct CollectionCommand: AsyncParsableCommand {
                 return
             }
             let created = Date(timeIntervalSince1970: Double(info.createdAtMilliseconds) / 1000)
+            let index = info.schema.index
             print("""
                 name:      \(info.name)
                 dimension: \(info.schema.dimension)
@@ -94,6 +118,8 @@ struct CollectionCommand: AsyncParsableCommand {
                 rows:      \(info.rows)
                 memory:    \(ByteCountFormatter.string(fromByteCount: Int64(info.memoryBytes), countStyle: .memory))
                 created:   \(ISO8601DateFormatter().string(from: created))
+                index:     \(index.codes), nlist \(info.nlist.map(String.init) ?? index.nlist.map(String.init) ?? "auto"), nprobe \(index.nprobe.map(String.init) ?? "auto")
+                segments:  \(CollectionFormat.phaseCounts(info).filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }.joined(separator: ", "))\(info.pending ? " (background work pending)" : "")
                 """)
             if info.schema.fields.isEmpty {
                 print("fields:    none")
@@ -120,11 +146,28 @@ struct CollectionCommand: AsyncParsableCommand {
 }
 
 enum CollectionFormat {
+    static func phaseCounts(_ info: CollectionInfo) -> [(String, Int)] {
+        [SegmentPhase.growing, .sealed, .indexing, .indexed].map { phase in
+            (phase.rawValue, info.segments.filter { $0.phase == phase }.count)
+        }
+    }
+
     static func json(_ info: CollectionInfo) -> JSONValue {
-        .object([
+        let index = info.schema.index
+        return .object([
             ("name", .string(info.name)), ("dimension", .int(Int64(info.schema.dimension))),
             ("metric", .string(info.schema.metric.rawValue)), ("rows", .int(Int64(info.rows))),
             ("memory_bytes", .int(Int64(info.memoryBytes))), ("created_at_ms", .int(info.createdAtMilliseconds)),
+            ("pending", .bool(info.pending)),
+            ("segments", .object(phaseCounts(info).map { ($0.0, .int(Int64($0.1))) })),
+            (
+                "index",
+                .object([
+                    ("codes", .string(index.codes.description)), ("nlist", info.nlist.map { .int(Int64($0)) } ?? .null),
+                    ("nprobe", index.nprobe.map { .int(Int64($0)) } ?? .null),
+                    ("segment_rows", .int(Int64(index.effectiveSegmentRows(dimension: info.schema.dimension)))),
+                ])
+            ),
             (
                 "fields",
                 .array(info.schema.fields.map {

@@ -33,6 +33,9 @@ struct Search: AsyncParsableCommand {
     @Flag(help: "Return each hit's vector.")
     var includeVectors = false
 
+    @Option(help: "Coarse lists probed in indexed segments (default: the collection's; nlist or more is exact with flat codes).")
+    var nprobe: Int?
+
     @OptionGroup var client: ClientOptions
 
     /// Queries per request: large query files are sent in slices, results printed in order.
@@ -41,6 +44,9 @@ struct Search: AsyncParsableCommand {
     func validate() throws {
         guard (vector == nil) != (queries == nil) else { throw ValidationError("give exactly one of --vector and --queries") }
         guard Limits.kRange.contains(k) else { throw ValidationError("-k must be between 1 and \(Limits.kRange.upperBound)") }
+        if let nprobe, !IndexSettings.nprobeRange.contains(nprobe) {
+            throw ValidationError("--nprobe must be between 1 and \(IndexSettings.nprobeRange.upperBound)")
+        }
     }
 
     func run() async throws {
@@ -56,7 +62,7 @@ struct Search: AsyncParsableCommand {
             return try VectorFiles.readVectors(queries!).vectors
         }
         let selection: FieldSelection = allFields ? .all : fields.isEmpty ? .none : .only(fields)
-        let options = SearchOptions(includeVectors: includeVectors, fields: selection)
+        let options = SearchOptions(includeVectors: includeVectors, fields: selection, nprobe: nprobe)
         try await client.run { quiver in
             var offset = 0
             while offset < queryVectors.count {

@@ -175,6 +175,50 @@ import Testing
         try await server.stop()
     }
 
+    /// IVF segments over the wire: a script creates a small-segment collection, loads it, waits on
+    /// `describe --json` until nothing is pending, and searches with --nprobe.
+    @Test func indexedSegmentsAndPendingWorkOverTheWire() async throws {
+        let server = try await TestServer()
+        let files = TemporaryDirectory()
+        let s = ["--server", server.address]
+        var run = try await Self.quiver(
+            ["collection", "create", "ivf", "--dim", "8", "--metric", "l2", "--codes", "flat", "--nlist", "8", "--segment-rows", "512"] + s)
+        #expect(run.status == 0, "\(run.stderr)")
+        var rng = SeededRandom(seed: 12)
+        let vectors = (0..<1_300).map { _ in (0..<8).map { _ in Float(Int.random(in: -4...4, using: &rng)) } }
+        try Self.writeFvecs(vectors, to: files.child("v.fvecs"))
+        run = try await Self.quiver(["upsert", "ivf", files.child("v.fvecs"), "--batch-size", "250"] + s)
+        #expect(run.status == 0, "\(run.stderr)")
+        var described: [String: Any] = [:]
+        let started = ContinuousClock.now
+        repeat {
+            run = try await Self.quiver(["collection", "describe", "ivf", "--json"] + s)
+            described = try #require(try run.json() as? [String: Any])
+            if described["pending"] as? Bool == false { break }
+            try await Task.sleep(for: .milliseconds(100))
+        } while ContinuousClock.now - started < .seconds(120)
+        #expect(described["pending"] as? Bool == false)
+        #expect(described["rows"] as? Int == 1_300)
+        let segments = try #require(described["segments"] as? [String: Int])
+        #expect(segments["indexed"] == 2 && segments["growing"] == 1 && segments["sealed"] == 0, "\(segments)")
+        #expect((described["index"] as? [String: Any])?["nlist"] as? Int == 8)
+        run = try await Self.quiver(["collection", "describe", "ivf"] + s)
+        #expect(run.stdout.contains("segments:  1 growing, 2 indexed"), "\(run.stdout)")
+
+        // nprobe = nlist is exact with flat codes: the CLI's answer equals the client's exact one.
+        run = try await Self.quiver(["search", "ivf", "--vector", "1,0,0,0,0,0,0,1", "-k", "10", "--nprobe", "8", "--json"] + s)
+        let ids = try #require((try run.json() as? [String: Any])?["ids"] as? [Int])
+        try await server.withClient { client async throws in
+            let want = try await client.search("ivf", queries: [[1, 0, 0, 0, 0, 0, 0, 1]], k: 10, options: SearchOptions(nprobe: 8))
+            #expect(ids.map(UInt64.init) == want[0].map(\.id.rawValue))
+            let stats = try await client.stats()
+            #expect(stats.indexBuilds == 2 && stats.templateTrainings == 1 && stats.seals == 2)
+        }
+        run = try await Self.quiver(["search", "ivf", "--vector", "1,0,0,0,0,0,0,1", "--nprobe", "0"] + s)
+        #expect(run.status != 0 && run.stderr.contains("--nprobe must be between 1"))
+        try await server.stop()
+    }
+
     @Test func apiKeyFromTheEnvironment() async throws {
         let dir = TemporaryDirectory()
         let key = "admin-key-for-the-cli-test"

@@ -66,15 +66,14 @@ import Testing
         try await server.stop()
     }
 
-    @Test func filtersAndNprobeAreUnimplementedNotIgnored() async throws {
+    @Test func filtersAreUnimplementedNotIgnored() async throws {
         let server = try await TestServer()
         try await server.withClient { client async throws in try await Self.prepare(client) }
         // Straight through the generated client: QuiverClient does not expose these fields yet.
         try await Self.withRawClient(server) { grpc in
             let search = Quiver_V1_SearchService.Client(wrapping: grpc)
             for request in [
-                Quiver_V1_SearchRequest.with { $0.collection = "v"; $0.k = 1; $0.queries = PackedVectors.encode([1, 2, 3, 4]); $0.filter = "n > 1" },
-                Quiver_V1_SearchRequest.with { $0.collection = "v"; $0.k = 1; $0.queries = PackedVectors.encode([1, 2, 3, 4]); $0.params.nprobe = 8 },
+                Quiver_V1_SearchRequest.with { $0.collection = "v"; $0.k = 1; $0.queries = PackedVectors.encode([1, 2, 3, 4]); $0.filter = "n > 1" }
             ] {
                 do {
                     _ = try await search.search(request)
