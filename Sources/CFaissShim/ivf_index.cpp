@@ -15,6 +15,7 @@
 #include "shim_internal.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -49,6 +50,10 @@ faiss::IndexIVF* as_ivf(const quiver_faiss_index* handle) {
 bool is_flat(const faiss::IndexIVF* ivf) { return dynamic_cast<const faiss::IndexIVFFlat*>(ivf) != nullptr; }
 
 constexpr int64_t kRowsPerChunk = 256;
+
+// Below this many queries the coarse assignment runs Quiver's kernels rather than FAISS's
+// (which switches to sgemm at 20 queries, where its batching wins).
+constexpr int64_t kCoarseKernelQueriesMax = 20;
 
 }  // namespace
 
@@ -116,7 +121,44 @@ extern "C" int32_t quiver_ivf_assign(const quiver_faiss_index* index, int64_t nq
                                      size_t err_len) {
     return guarded(err, err_len, [&] {
         const faiss::IndexIVF* ivf = as_ivf(index);
-        ivf->quantizer->search(nq, x, nprobe, coarse_dis, reinterpret_cast<faiss::Index::idx_t*>(lists));
+        const auto* flat = dynamic_cast<const faiss::IndexFlat*>(ivf->quantizer);
+        if (!flat || nq >= kCoarseKernelQueriesMax) {
+            ivf->quantizer->search(nq, x, nprobe, coarse_dis, reinterpret_cast<faiss::Index::idx_t*>(lists));
+            return;
+        }
+        // Few queries: the FAISS that Debian ships computes these distances with its non-SIMD
+        // reference code, which costs more than the list scan itself at small nprobe. Quiver's
+        // kernels give the same distances; the heap orders equal ones by list number.
+        const bool ip = flat->metric_type == faiss::METRIC_INNER_PRODUCT;
+        const quiver::NyKernel kernel = ip ? kernels().ip : kernels().l2;
+        const int64_t d = flat->d;
+        const int64_t nlist = flat->ntotal;
+        const float* centroids = flat->get_xb();
+        const int64_t probes = std::min<int64_t>(nprobe, nlist);
+        std::vector<uint64_t> heap_lists((size_t)probes);
+        std::vector<int64_t> unused((size_t)probes);
+        float dist[kRowsPerChunk];
+        for (int64_t q = 0; q < nq; q++) {
+            float* keys = coarse_dis + q * nprobe;
+            Heap heap{keys, heap_lists.data(), unused.data(), 0, probes};
+            const float* xq = x + q * d;
+            for (int64_t i0 = 0; i0 < nlist; i0 += kRowsPerChunk) {
+                const int64_t m = std::min<int64_t>(kRowsPerChunk, nlist - i0);
+                kernel(xq, centroids + i0 * d, (size_t)d, (size_t)m, dist);
+                for (int64_t j = 0; j < m; j++) {
+                    const float key = ip ? -dist[j] : dist[j];
+                    if (heap.rejects(key)) continue;
+                    if (heap.admits(key, (uint64_t)(i0 + j))) heap.push(key, (uint64_t)(i0 + j), 0);
+                }
+            }
+            int64_t size = heap.size;
+            quiver_topk_finalize(ip ? QUIVER_METRIC_IP : QUIVER_METRIC_L2, 1, probes, keys, heap_lists.data(),
+                                 unused.data(), &size);
+            for (int64_t p = 0; p < nprobe; p++) {
+                lists[q * nprobe + p] = p < size ? (int64_t)heap_lists[p] : -1;
+                if (p >= size) keys[p] = ip ? -INFINITY : INFINITY;
+            }
+        }
     });
 }
 
@@ -155,8 +197,10 @@ extern "C" int32_t quiver_ivf_scan(const quiver_faiss_index* index, int32_t metr
                         for (size_t j = 0; j < m; j++) {
                             const int64_t local = ids.get()[i0 + j];
                             const float key = ip ? -dist[j] : dist[j];
-                            if (!heap.admits(key, labels[local]) || is_excluded(excluded, local)) continue;
-                            heap.push(key, labels[local], loc_base + local);
+                            if (heap.rejects(key)) continue;
+                            const uint64_t label = labels[local];
+                            if (!heap.admits(key, label) || is_excluded(excluded, local)) continue;
+                            heap.push(key, label, loc_base + local);
                         }
                     }
                 } else {
@@ -167,8 +211,10 @@ extern "C" int32_t quiver_ivf_scan(const quiver_faiss_index* index, int32_t metr
                         if (is_excluded(excluded, local)) continue;
                         const float score = scanner->distance_to_code(codes.get() + j * code_size);
                         const float key = ip ? -score : score;
-                        if (!heap.admits(key, labels[local])) continue;
-                        heap.push(key, labels[local], loc_base + local);
+                        if (heap.rejects(key)) continue;
+                        const uint64_t label = labels[local];
+                        if (!heap.admits(key, label)) continue;
+                        heap.push(key, label, loc_base + local);
                     }
                 }
             }

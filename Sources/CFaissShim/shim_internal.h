@@ -64,7 +64,11 @@ struct Heap {
         return ka > kb || (ka == kb && la > lb);
     }
 
-    // True when (key, label) would enter the heap: the cheap test that rejects most rows.
+    // True when no label can bring `key` into the full heap: lets a scan reject most rows before
+    // it loads their label (a random access into the segment's label array for IVF lists).
+    bool rejects(float key) const { return size >= k && key > keys[0]; }
+
+    // True when (key, label) would enter the heap.
     bool admits(float key, uint64_t label) const {
         return size < k || worse(keys[0], labels[0], key, label);
     }

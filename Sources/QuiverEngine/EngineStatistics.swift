@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// Counters of the write path, for tests, benchmarks and (later) metrics.
@@ -20,6 +21,10 @@ public struct DatabaseStatistics: Sendable, Hashable {
     public var maintenanceFailures: Int
     /// Compactions that replaced segments.
     public var compactions: Int
+    /// Time the background worker has spent on tasks (trainings, builds, compactions), the
+    /// running one included, in microseconds: sampled twice, the difference over the wall time
+    /// is how busy it was.
+    public var maintenanceMicroseconds: Int
 }
 
 final class EngineStatistics: Sendable {
@@ -32,6 +37,24 @@ final class EngineStatistics: Sendable {
     let indexBuilds = Atomic<Int>(0)
     let maintenanceFailures = Atomic<Int>(0)
     let compactions = Atomic<Int>(0)
+    /// Finished tasks' time, and the uptime at which the running task started (0 when idle).
+    private let maintenanceFinishedMicroseconds = Atomic<Int>(0)
+    private let maintenanceRunningSince = Atomic<Int>(0)
+
+    private static func uptimeMicroseconds() -> Int { Int(DispatchTime.now().uptimeNanoseconds / 1_000) }
+
+    /// Called by the single maintenance worker around each task.
+    func maintenanceStarted() { maintenanceRunningSince.store(Self.uptimeMicroseconds(), ordering: .relaxed) }
+
+    func maintenanceFinished() {
+        let since = maintenanceRunningSince.exchange(0, ordering: .relaxed)
+        maintenanceFinishedMicroseconds.add(Self.uptimeMicroseconds() - since, ordering: .relaxed)
+    }
+
+    private var maintenanceMicroseconds: Int {
+        let since = maintenanceRunningSince.load(ordering: .relaxed)
+        return maintenanceFinishedMicroseconds.load(ordering: .relaxed) + (since == 0 ? 0 : Self.uptimeMicroseconds() - since)
+    }
 
     var snapshot: DatabaseStatistics {
         DatabaseStatistics(
@@ -43,6 +66,7 @@ final class EngineStatistics: Sendable {
             templateTrainings: templateTrainings.load(ordering: .relaxed),
             indexBuilds: indexBuilds.load(ordering: .relaxed),
             maintenanceFailures: maintenanceFailures.load(ordering: .relaxed),
-            compactions: compactions.load(ordering: .relaxed))
+            compactions: compactions.load(ordering: .relaxed),
+            maintenanceMicroseconds: maintenanceMicroseconds)
     }
 }

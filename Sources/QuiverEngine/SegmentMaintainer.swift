@@ -170,11 +170,13 @@ final class SegmentMaintainer: Sendable {
             state.running = state.queue.removeFirst()
             return state.running
         }) {
+            statistics.maintenanceStarted()
             switch task {
             case .build(let collection, let id): await build(collection, id)
             case .compact(let collection, let force): await compact(collection, force: force)
             case .reclaim(let id): await reclaim(id)
             }
+            statistics.maintenanceFinished()
         }
     }
 
@@ -262,8 +264,9 @@ final class SegmentMaintainer: Sendable {
     }
 
     /// Retrain when the collection holds far more rows than the template was trained on and nlist
-    /// is chosen automatically: the lists would grow long and the centroids stale. Existing
-    /// segments keep their generation until compaction rewrites them; new data never waits for it.
+    /// is chosen automatically: the lists would grow long and the centroids stale. Only segments
+    /// built from then on use the new template; existing ones keep theirs until compaction rewrites
+    /// them for its own reasons, and search assigns queries once per template in use.
     static func needsRetraining(_ record: TemplateRecord, rows: Int, settings: IndexSettings) -> Bool {
         settings.nlist == nil && rows > 16 * record.trainedRows && IndexSettings.nlist(forRows: rows) > record.nlist
     }
@@ -319,11 +322,12 @@ final class SegmentMaintainer: Sendable {
     // MARK: Compaction
 
     /// The groups of indexed segments to replace: segments with more than `deletedShareMax` of
-    /// their rows deleted, or built from an older template, are rewritten; small segments (fewer
-    /// live rows than `smallShare` of the segment size) are merged, up to one segment's worth of
-    /// rows per group. With `force`, every indexed segment with a deleted row is a candidate too.
+    /// their rows deleted are rewritten; small segments (fewer live rows than `smallShare` of the
+    /// segment size) are merged, up to one segment's worth of rows per group. With `force`, every
+    /// indexed segment with a deleted row is a candidate too. Outputs use the current template; a
+    /// segment built from an older one is not rewritten for that alone, so a retraining never
+    /// turns into a rebuild of the whole collection.
     static func compactionGroups(_ data: CollectionData, force: Bool) -> [[SegmentID]] {
-        let current = data.currentTemplate?.record.generation
         var groups: [[SegmentID]] = []
         var group: [SegmentID] = []
         var groupRows = 0
@@ -335,10 +339,7 @@ final class SegmentMaintainer: Sendable {
             groupNeedsRewrite = false
         }
         for segment in data.segments where segment.phase == .indexed {
-            guard case .indexed(let rows) = segment.storage else { continue }
-            let rewrite =
-                Double(segment.deletedCount) > deletedShareMax * Double(segment.count)
-                || (current != nil && rows.generation != current) || (force && segment.deletedCount > 0)
+            let rewrite = Double(segment.deletedCount) > deletedShareMax * Double(segment.count) || (force && segment.deletedCount > 0)
             let small = Double(segment.liveCount) < smallShare * Double(data.segmentRows)
             guard rewrite || small else { continue }
             if groupRows + segment.liveCount > data.segmentRows { close() }

@@ -125,8 +125,10 @@ public final class IVFIndex: @unchecked Sendable {
 /// trained from the same template.
 public struct IVFAssignment: Sendable {
     public let nprobe: Int
-    let lists: [Int64]
-    let distances: [Float]
+    /// `nprobe` list numbers per query, nearest first; -1 past the last list.
+    public let lists: [Int64]
+    /// The coarse distance of each of those lists (squared L2, or inner product).
+    public let distances: [Float]
 }
 
 /// CRC-32C, hardware-accelerated where the CPU has SSE4.2.

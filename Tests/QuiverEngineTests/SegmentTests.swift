@@ -255,6 +255,49 @@ import Testing
         }
     }
 
+    /// A collection that outgrows its template (automatic nlist) trains a second one for new
+    /// segments without rebuilding the old ones, and searches both generations into one exact
+    /// top-k, before and after a restart.
+    @Test func outgrowingTheTemplateRetrainsForNewSegmentsOnly() async throws {
+        let dir = TemporaryDirectory()
+        var rng = SeededRandom(seed: 28)
+        var oracle = BruteForceOracle(metric: .l2, dimension: Self.dimension)
+        let schema = CollectionSchema(
+            name: "g", dimension: Self.dimension, metric: .l2, fields: [FieldSchema(name: "n", type: .int64)],
+            index: IndexSettings(codes: .flat, segmentRows: 256))
+        let queries = (0..<12).map { _ in Self.vector(using: &rng) }
+        func check(_ db: Database) async throws {
+            let results = try await db.search("g", queries: queries, k: 25, options: SearchOptions(nprobe: IndexSettings.nprobeRange.upperBound))
+            for (q, hits) in results.enumerated() {
+                let want = oracle.search(queries[q], k: 25)
+                #expect(hits.map(\.id) == want.map(\.id), "q=\(q)")
+                #expect(hits.map { Double($0.score) } == want.map(\.score))
+            }
+        }
+        try await withDatabase(dir) { db async throws in
+            _ = try await db.createCollection(schema)
+            try await Self.fill(db, "g", oracle: &oracle, start: 0, count: 256, batch: 256, using: &rng)
+            try await db.waitForBackgroundWork()
+            let first = try db.describeCollection("g")
+            #expect(first.nlist == IndexSettings.nlist(forRows: 256) && db.statistics.templateTrainings == 1)
+            // 16 × 256 rows later the automatic nlist has grown: the next build retrains.
+            try await Self.fill(db, "g", oracle: &oracle, start: 256, count: 4_352, batch: 256, using: &rng)
+            try await db.waitForBackgroundWork()
+            let info = try db.describeCollection("g")
+            let indexed = info.segments.filter { $0.phase == .indexed }
+            #expect(db.statistics.templateTrainings == 2, "\(db.statistics)")
+            #expect(db.statistics.indexBuilds == indexed.count && db.statistics.compactions == 0, "\(db.statistics)")
+            #expect(Set(indexed.compactMap(\.nlist)).count == 2, "\(indexed.map(\.nlist))")
+            #expect(info.nlist! > first.nlist!)
+            try await check(db)
+        }
+        try await withDatabase(dir) { db async throws in
+            try await db.waitForBackgroundWork()
+            #expect(db.statistics.indexBuilds == 0 && db.statistics.templateTrainings == 0, "\(db.statistics)")
+            try await check(db)
+        }
+    }
+
     @Test(arguments: ["corrupt", "missing"])
     func aBrokenIndexFileIsServedExactlyAndRebuilt(damage: String) async throws {
         let dir = TemporaryDirectory()

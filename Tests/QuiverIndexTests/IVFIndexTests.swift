@@ -58,6 +58,30 @@ import Testing
         }
     }
 
+    /// Fewer than 20 queries are assigned with Quiver's kernels, 20 or more by FAISS's quantizer:
+    /// both must pick the same lists in the same order with the same distances (random floats,
+    /// so no ties).
+    @Test(arguments: [false, true])
+    func coarseAssignmentOfFewQueriesAgreesWithFAISS(ip: Bool) throws {
+        let d = 40
+        var rng = SeededRandom(seed: 9)
+        let base = (0..<(4_000 * d)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let template = try IVFIndex.train(
+            innerProduct: ip, dimension: d, nlist: 64, codes: .flat, spherical: false, vectors: base, iterations: 8, seed: 3)
+        let queries = (0..<(25 * d)).map { _ in Float.random(in: -1...1, using: &rng) }
+        for nprobe in [1, 7, 64] {
+            let byFAISS = try template.assign(queries: queries, nprobe: nprobe)
+            for q in 0..<25 {
+                let one = try template.assign(queries: Array(queries[(q * d)..<((q + 1) * d)]), nprobe: nprobe)
+                let range = (q * nprobe)..<((q + 1) * nprobe)
+                #expect(one.lists == Array(byFAISS.lists[range]), "nprobe=\(nprobe) q=\(q)")
+                for (a, b) in zip(one.distances, byFAISS.distances[range]) {
+                    #expect(abs(a - b) <= 1e-4 * max(1, abs(b)), "nprobe=\(nprobe) q=\(q): \(a) vs \(b)")
+                }
+            }
+        }
+    }
+
     /// Two segments cloned from one template share the assignment and merge into one top-k.
     @Test func segmentsShareTheTemplateAndMerge() throws {
         let d = 16

@@ -158,7 +158,7 @@ import Testing
 
     /// Runs `body` with a plain grpc-swift client, for requests QuiverClient cannot make.
     static func withRawClient(_ server: TestServer, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Void) async throws {
-        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(host: server.host, port: server.port), transportSecurity: .plaintext)
+        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: server.host, port: server.port), transportSecurity: .plaintext)
         try await withGRPCClient(transport: transport) { try await body($0) }
     }
 }
