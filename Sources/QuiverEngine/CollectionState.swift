@@ -55,6 +55,8 @@ struct CollectionData: Sendable {
     var storage: StorageSnapshot
     /// Templates by generation; the highest is current.
     private(set) var templates: [UInt32: Template] = [:]
+    /// Segments that compaction replaced, while searches that started before still hold them.
+    private var retired: [RetiredSegment] = []
     let dimension: Int
     /// Rows at which the growing segment is sealed.
     let segmentRows: Int
@@ -239,7 +241,28 @@ struct CollectionData: Sendable {
             }
             insertLoadedSegment(segment)
         }
+        for segment in segments where inputs.contains(segment.id) {
+            if case .indexed(let rows) = segment.storage {
+                var info = segment.info(nlist: nil, codes: templates[rows.generation]?.record.codes)
+                info.phase = .dropped
+                retired.append(RetiredSegment(info: info, rows: rows))
+            }
+        }
         segments.removeAll { inputs.contains($0.id) }
         return moved
     }
+
+    /// Replaced segments whose memory is still held (by views taken before the replacement),
+    /// reported as `dropped`; the others are forgotten here.
+    mutating func droppedSegments() -> [SegmentInfo] {
+        retired.removeAll { $0.rows == nil }
+        return retired.map(\.info)
+    }
+}
+
+/// A segment compaction replaced: gone from the collection, its file deleted, its memory freed
+/// when the last view that holds it goes.
+struct RetiredSegment: Sendable {
+    let info: SegmentInfo
+    weak var rows: IndexedRows?
 }

@@ -152,7 +152,7 @@ public final class Database: Sendable {
         let codes = state.schema.index.codes
         let (rows, memory, segments, nlist) = state.data.withLock { data in
             let nlist = data.currentTemplate?.record.nlist
-            return (data.rowCount, data.memoryBytes, data.segments.map { $0.info(nlist: nlist, codes: codes) }, nlist)
+            return (data.rowCount, data.memoryBytes, data.segments.map { $0.info(nlist: nlist, codes: codes) } + data.droppedSegments(), nlist)
         }
         return CollectionInfo(
             schema: state.schema, rows: rows, memoryBytes: memory, createdAtMilliseconds: state.stored.createdAtMilliseconds,

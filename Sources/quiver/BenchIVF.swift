@@ -31,7 +31,7 @@ struct BenchIVF: AsyncParsableCommand {
     @Option(help: "Queries for recall and latency.")
     var queries = 1_000
 
-    @Option(help: "nprobe values to sweep, comma-separated.")
+    @Option(help: "nprobe values to sweep, comma-separated (values above nlist probe every list).")
     var nprobes = "1,2,4,8,16,32,64,128"
 
     @Option(help: "Clusters of the synthetic dataset.")
@@ -49,7 +49,7 @@ struct BenchIVF: AsyncParsableCommand {
         if common.quick {
             count = 20_000
             queries = 50
-            nprobes = "1,8,64"
+            nprobes = "1,8,65536"
             clusters = 50
         }
         ComputeThreads.configure(openMP: 1, blas: 1)
@@ -139,7 +139,11 @@ struct BenchIVF: AsyncParsableCommand {
         print("nprobe sweep, single queries, k = 10 (medians of alternating runs):")
         print("  nprobe  recall@10 Quiver / FAISS   QPS Quiver / FAISS  (ratio)   p50 ms Quiver / FAISS   p99 ms Quiver / FAISS")
         var chosen: (nprobe: Int, ratio: Double)?
-        for nprobe in nprobes.split(separator: ",").compactMap({ Int($0) }) where nprobe <= nlist {
+        var swept: [Int] = []
+        for value in nprobes.split(separator: ",").compactMap({ Int($0) }) where !swept.contains(min(value, nlist)) {
+            swept.append(min(value, nlist))
+        }
+        for nprobe in swept {
             var quiverHits: [[Int64]] = []
             var faissHits: [[Int64]] = []
             var quiverLatencies: [Double] = []

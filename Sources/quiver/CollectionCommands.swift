@@ -147,7 +147,7 @@ struct CollectionCommand: AsyncParsableCommand {
 
 enum CollectionFormat {
     static func phaseCounts(_ info: CollectionInfo) -> [(String, Int)] {
-        [SegmentPhase.growing, .sealed, .indexing, .indexed].map { phase in
+        SegmentPhase.allCases.map { phase in
             (phase.rawValue, info.segments.filter { $0.phase == phase }.count)
         }
     }

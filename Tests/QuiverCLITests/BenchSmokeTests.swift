@@ -26,4 +26,20 @@ import Testing
             #expect(text.contains(line), "missing \(line)")
         }
     }
+
+    /// The quick IVF run: 20,000 rows in one indexed segment. The sweep ends at nprobe = nlist,
+    /// where both Quiver and FAISS are exact, so both recalls must be 1.
+    @Test func benchIVFQuickRunPrintsEverySection() async throws {
+        let bench = try ChildProcess("quiver", arguments: ["bench", "ivf", "--quick"])
+        let exit = try await bench.waitForExit(timeout: .seconds(600))
+        let text = bench.stdout
+        #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
+        for line in ["vectors/s while indexing", "the index worker was busy", "raw FAISS IndexIVFFlat", "shared quantizer:",
+                     "nprobe sweep", "restart: 20000 rows ready", "resident / raw vector bytes"] {
+            #expect(text.contains(line), "missing \(line)")
+        }
+        let nlist = text.firstMatch(of: /segments, nlist (\d+),/).map { String($0.1) } ?? "?"
+        let full = text.split(separator: "\n").first { $0.hasPrefix("  \(nlist) ") }
+        #expect(full?.contains("1.0000 / 1.0000") == true, "\(full ?? "no nprobe = nlist (\(nlist)) line")\n\(text)")
+    }
 }

@@ -354,8 +354,15 @@ import Testing
             let victims = (0..<1_024).filter { $0 % 5 < 3 }.map { RecordID(UInt64($0)) }
             _ = try await db.delete("s", ids: victims)
             victims.forEach { oracle.delete($0) }
+            // A search that started before the compaction still holds its inputs: reported as
+            // dropped until it lets go.
+            var held: CollectionView? = try db.registry.require("s").view()
             try await db.compact("s")
             try await db.waitForBackgroundWork()
+            let whileHeld = try db.describeCollection("s").segments.filter { $0.phase == .dropped }
+            #expect(whileHeld.map(\.id.rawValue).sorted() == [0, 1] && whileHeld.allSatisfy { $0.memoryBytes > 0 }, "\(whileHeld)")
+            #expect(held?.segments.count == 4)
+            held = nil
             let info = try db.describeCollection("s")
             #expect(info.segments.map(\.id.rawValue).sorted() == [2, 3, 4], "\(info.segments)")
             #expect(info.segments.allSatisfy { $0.phase == .indexed && $0.deletedRows == 0 })
