@@ -63,4 +63,6 @@ extern "C" int64_t quiver_faiss_ntotal(const quiver_faiss_index* index) {
     return index->index->ntotal;
 }
 
+extern "C" int64_t quiver_faiss_d(const quiver_faiss_index* index) { return index->index->d; }
+
 extern "C" void quiver_faiss_free(quiver_faiss_index* index) { delete index; }

@@ -112,12 +112,24 @@ public final class IVFIndex: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: data, count: size))
     }
 
+    /// Reads an index that `serialized()` wrote.
+    ///
+    /// - Throws: `corruption` when the bytes are not an IVF index of `dimension`.
     public static func deserialize(_ bytes: UnsafeRawBufferPointer, dimension: Int) throws(QuiverError) -> IVFIndex {
         var out: OpaquePointer?
-        try shimCall("IVF deserialize") {
-            quiver_faiss_deserialize(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &out, $0, $1)
+        do {
+            try shimCall("IVF deserialize") {
+                quiver_faiss_deserialize(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &out, $0, $1)
+            }
+        } catch {
+            throw .corruption("unreadable FAISS index: \(error.message)")
         }
-        return IVFIndex(handle: out!, dimension: dimension)
+        // Owned from here, so that the checks below free it when they throw.
+        let index = IVFIndex(handle: out!, dimension: dimension)
+        guard quiver_ivf_nlist(index.handle) > 0 else { throw .corruption("the FAISS index is not an IVF index") }
+        let stored = Int(quiver_faiss_d(index.handle))
+        guard stored == dimension else { throw .corruption("the FAISS index has dimension \(stored), expected \(dimension)") }
+        return index
     }
 }
 

@@ -75,21 +75,30 @@ public struct SegmentFile: Sendable {
         }
         let headerCRC = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<36])) }
         guard headerCRC == load(UInt32.self, bytes, 36) else { throw .corruption("\(path): header checksum mismatch") }
+        // Lengths are checked against the file before anything is sized by them: a header with a
+        // valid checksum can still be wrong (a bug, or a file written by something else).
         let flags = load(UInt32.self, bytes, 8)
-        let payloadLength = Int(load(UInt64.self, bytes, 16))
-        let storedLength = Int(load(UInt64.self, bytes, 24))
+        let compressed = flags & 1 != 0
+        let storedLength = load(UInt64.self, bytes, 24)
+        let payloadLength = load(UInt64.self, bytes, 16)
         let storedCRC = load(UInt32.self, bytes, 32)
-        guard bytes.count == headerSize + storedLength else {
+        guard flags & ~1 == 0 else { throw .corruption("\(path): unknown flags \(flags)") }
+        guard storedLength == UInt64(bytes.count - headerSize) else {
             throw .corruption("\(path): \(bytes.count - headerSize) stored bytes, the header says \(storedLength)")
+        }
+        // LZ4 expands at most 255-fold.
+        guard compressed ? payloadLength <= storedLength * 255 : payloadLength == storedLength else {
+            throw .corruption("\(path): payload length \(payloadLength) does not fit \(storedLength) stored bytes")
         }
         let stored = Array(bytes[headerSize...])
         guard stored.withUnsafeBytes({ CRC32C.checksum($0) }) == storedCRC else {
             throw .corruption("\(path): checksum mismatch")
         }
-        let payload = flags & 1 != 0 ? try lz4Decompress(stored, length: payloadLength) : stored
-        guard payload.count == payloadLength, payload.count >= 8 else { throw .corruption("\(path): payload length mismatch") }
-        let n = Int(load(UInt64.self, payload, 0))
-        guard n >= 0, 8 + n * 16 <= payload.count else { throw .corruption("\(path): row count \(n) does not fit") }
+        let payload = compressed ? try lz4Decompress(stored, length: Int(payloadLength)) : stored
+        guard payload.count == Int(payloadLength), payload.count >= 8 else { throw .corruption("\(path): payload length mismatch") }
+        let rowCount = load(UInt64.self, payload, 0)
+        guard rowCount <= UInt64(payload.count - 8) / 16 else { throw .corruption("\(path): row count \(rowCount) does not fit") }
+        let n = Int(rowCount)
         let rowIDs = (0..<n).map { load(UInt64.self, payload, 8 + $0 * 8) }
         let labels = (0..<n).map { load(UInt64.self, payload, 8 + n * 8 + $0 * 8) }
         let index = try payload.withUnsafeBytes { raw in
@@ -131,6 +140,10 @@ public struct SegmentFile: Sendable {
     }
 
     private static func lz4Decompress(_ input: [UInt8], length: Int) throws(QuiverError) -> [UInt8] {
+        // The writer never compresses more than LZ4's input limit.
+        guard length <= Int(LZ4_MAX_INPUT_SIZE), input.count <= Int(Int32.max) else {
+            throw .corruption("LZ4 payload of \(length) bytes is larger than Quiver writes")
+        }
         var output = [UInt8](repeating: 0, count: length)
         let read = input.withUnsafeBytes { src in
             output.withUnsafeMutableBytes { dst in

@@ -85,6 +85,9 @@ int32_t quiver_faiss_search(
 
 int64_t quiver_faiss_ntotal(const quiver_faiss_index* index);
 
+/* The vector dimension the index was built for. */
+int64_t quiver_faiss_d(const quiver_faiss_index* index);
+
 void quiver_faiss_free(quiver_faiss_index* index);
 
 /* ---- IVF indexes ------------------------------------------------------------------------- */
