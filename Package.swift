@@ -53,6 +53,7 @@ let package = Package(
 
         .target(name: "QuiverStorage", dependencies: ["QuiverCore", "CRocksDB"]),
         .target(name: "QuiverIndex", dependencies: ["QuiverCore", "CFaissShim", "CLZ4"]),
+        .target(name: "QuiverFilter", dependencies: ["QuiverCore"]),
         .target(
             name: "QuiverEngine",
             dependencies: [
@@ -124,6 +125,7 @@ let package = Package(
         .testTarget(name: "QuiverCoreTests", dependencies: ["QuiverCore"]),
         .testTarget(name: "QuiverStorageTests", dependencies: ["QuiverStorage", "QuiverTesting"]),
         .testTarget(name: "QuiverIndexTests", dependencies: ["QuiverIndex", "QuiverTesting"]),
+        .testTarget(name: "QuiverFilterTests", dependencies: ["QuiverFilter", "QuiverTesting"], exclude: ["testdata"]),
         .testTarget(
             name: "QuiverEngineTests",
             dependencies: ["QuiverEngine", "QuiverTesting", "quiver-crash-writer"]

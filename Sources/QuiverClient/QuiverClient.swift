@@ -55,9 +55,9 @@ public struct QuiverClient: Sendable {
     ) async throws -> T {
         let target: any ResolvableTarget =
             options.server.isIPv6
-            ? .ipv6(host: options.server.host, port: options.server.port)
+            ? .ipv6(address: options.server.host, port: options.server.port)
             : options.server.host == "localhost"
-                ? .ipv4(host: "127.0.0.1", port: options.server.port)
+                ? .ipv4(address: "127.0.0.1", port: options.server.port)
                 : .dns(host: options.server.host, port: options.server.port)
         let transport = try HTTP2ClientTransport.Posix(
             target: target, transportSecurity: .plaintext, config: .defaults { $0.connection.flushCoalescing = nil })

@@ -26,4 +26,12 @@ public enum Limits {
     public static let queriesPerSearchMax = 4_096
     /// Queries × k in one search call: bounds the result memory (about 20 bytes per slot).
     public static let resultSlotsMax = 4_194_304
+
+    /// Longest filter expression, in bytes of UTF-8.
+    public static let filterBytesMax = 65_536
+    /// Deepest nesting of a filter expression (parentheses, `not`, `and`/`or` chains), so that
+    /// parsing and evaluating hostile input cannot exhaust the stack.
+    public static let filterDepthMax = 64
+    /// Most values in one `in [...]`, `contains_any` or `contains_all` list.
+    public static let filterListValuesMax = 4_096
 }

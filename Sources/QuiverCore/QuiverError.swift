@@ -51,6 +51,8 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         case malformedRequest
         case messageTooLarge
         case notImplemented
+        /// A filter expression that does not parse or does not type-check against the schema.
+        case invalidFilter
         // Access.
         case missingCredentials
         case invalidCredentials
