@@ -172,6 +172,9 @@ extension Database {
                 // Still a suspension point: a task that searches in a loop must not hold its
                 // cooperative thread for good.
                 await Task.yield()
+                // As on the readers, a call cancelled (or past its deadline) before its scan
+                // starts does not scan.
+                if Task.isCancelled { throw .cancelled }
                 return try scan(queries)
             }
             return try await readers.run { () throws(QuiverError) in try scan(queries) }
