@@ -122,29 +122,24 @@ extension Database {
         let threshold = ComputeThreads.blasQueryThreshold
         let slices = max(1, min(readers.threadCount, queryCount / threshold))
         let perSlice = (queryCount + slices - 1) / slices
-        var generations: [UInt32: Int] = [:]
+        // nprobe per template generation in use, and the floats the scan will read: every exact
+        // row, each generation's centroids, and the probed share of each indexed segment.
+        var nprobes: [UInt32: Int] = [:]
         var scannedFloats = 0
         for segment in view.segments where segment.liveCount > 0 {
-            switch segment.storage {
-            case .exact: scannedFloats += segment.count * dimension
-            case .indexed(let rows): generations[rows.generation] = 0
+            guard case .indexed(let rows) = segment.storage else {
+                scannedFloats += segment.count * dimension
+                continue
             }
-        }
-        for generation in generations.keys {
-            guard let template = view.templates[generation] else {
-                throw QuiverError(.internal, .internalFailure, "collection \"\(schema.name)\": no template for generation \(generation)")
+            guard let template = view.templates[rows.generation] else {
+                throw QuiverError(.internal, .internalFailure, "collection \"\(schema.name)\": no template for generation \(rows.generation)")
             }
             let nlist = template.record.nlist
             let nprobe = min(nlist, requested ?? schema.index.nprobe ?? IndexSettings.nprobeDefault(nlist: nlist))
-            generations[generation] = nprobe
-            scannedFloats += nlist * dimension
-            for segment in view.segments where segment.liveCount > 0 {
-                if case .indexed(let rows) = segment.storage, rows.generation == generation {
-                    scannedFloats += (segment.count * nprobe + nlist - 1) / nlist * dimension
-                }
-            }
+            if nprobes.updateValue(nprobe, forKey: rows.generation) == nil { scannedFloats += nlist * dimension }
+            scannedFloats += (segment.count * nprobe + nlist - 1) / nlist * dimension
         }
-        let probes = generations
+        let probes = nprobes
 
         @Sendable func scan(_ slice: [Float]) throws(QuiverError) -> [[TopKAccumulator.Hit]] {
             var accumulator = TopKAccumulator(queries: slice, dimension: dimension, k: k, innerProduct: innerProduct)
