@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "QuiverEngine",
             dependencies: [
-                "QuiverCore", "QuiverStorage", "QuiverIndex",
+                "QuiverCore", "QuiverStorage", "QuiverIndex", "QuiverFilter",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -51,6 +51,29 @@ bool is_flat(const faiss::IndexIVF* ivf) { return dynamic_cast<const faiss::Inde
 
 constexpr int64_t kRowsPerChunk = 256;
 
+// Records where every local id's code is, for scans of chosen rows (segments only: their ids are
+// the local offsets 0..ntotal-1; anything else leaves the map empty).
+void locate_rows(quiver_faiss_index* handle) {
+    handle->row_locations.clear();
+    const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(handle->index.get());
+    if (!ivf || ivf->ntotal == 0) return;
+    std::vector<int64_t> located((size_t)ivf->ntotal, -1);
+    for (size_t list = 0; list < ivf->nlist; list++) {
+        const size_t n = ivf->invlists->list_size(list);
+        if (n == 0) continue;
+        faiss::InvertedLists::ScopedIds ids(ivf->invlists, list);
+        for (size_t offset = 0; offset < n; offset++) {
+            const int64_t id = ids.get()[offset];
+            if (id < 0 || id >= ivf->ntotal || located[id] >= 0) return;
+            located[id] = (int64_t)list << 32 | (int64_t)offset;
+        }
+    }
+    handle->row_locations = std::move(located);
+}
+
+// Rows decoded per step when codes are not the vectors themselves.
+constexpr int64_t kDecodeChunkRows = 1024;
+
 // Below this many queries the coarse assignment runs Quiver's kernels rather than FAISS's
 // (which switches to sgemm at 20 queries, where its batching wins).
 constexpr int64_t kCoarseKernelQueriesMax = 20;
@@ -113,6 +136,7 @@ extern "C" int32_t quiver_ivf_add(quiver_faiss_index* index, int64_t n, const fl
         faiss::IndexIVF* ivf = as_ivf(index);
         static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t), "idx_t is 64-bit");
         ivf->add_with_ids(n, x, reinterpret_cast<const faiss::Index::idx_t*>(ids));
+        locate_rows(index);
     });
 }
 
@@ -223,6 +247,46 @@ extern "C" int32_t quiver_ivf_scan(const quiver_faiss_index* index, int32_t metr
     });
 }
 
+extern "C" int32_t quiver_ivf_scan_rows(const quiver_faiss_index* index, int32_t metric,
+                                        const float* queries, int64_t nq, const int64_t* rows,
+                                        int64_t nrows, const uint64_t* labels, int64_t loc_base,
+                                        int64_t k, float* keys, uint64_t* out_labels, int64_t* locs,
+                                        int64_t* sizes, char* err, size_t err_len) {
+    return guarded(err, err_len, [&] {
+        const faiss::IndexIVF* ivf = as_ivf(index);
+        const int64_t d = ivf->d;
+        const std::vector<int64_t>& located = index->row_locations;
+        if ((int64_t)located.size() != ivf->ntotal) throw std::invalid_argument("the index's rows are not located");
+        for (int64_t i = 0; i < nrows; i++) {
+            if (rows[i] < 0 || rows[i] >= ivf->ntotal) throw std::out_of_range("row outside the index");
+        }
+        std::vector<Heap> heaps((size_t)nq);
+        for (int64_t q = 0; q < nq; q++) heaps[q] = Heap{keys + q * k, out_labels + q * k, locs + q * k, sizes[q], k};
+        const auto* array = dynamic_cast<const faiss::ArrayInvertedLists*>(ivf->invlists);
+        if (is_flat(ivf) && array) {
+            // Flat codes are the vectors: read them in place.
+            quiver::scan_rows(metric, d, queries, nq, rows, nrows, labels, loc_base, heaps.data(), [&](int64_t i) {
+                const int64_t at = located[rows[i]];
+                return reinterpret_cast<const float*>(array->codes[at >> 32].data()) + (at & 0xFFFFFFFF) * d;
+            });
+        } else {
+            // SQ8 and PQ: decode a chunk of rows once for all queries. The distance to the
+            // decoded vector is the one the list scanner computes from the code.
+            std::vector<float> decoded((size_t)(std::min(nrows, kDecodeChunkRows) * d));
+            for (int64_t i0 = 0; i0 < nrows; i0 += kDecodeChunkRows) {
+                const int64_t n = std::min(kDecodeChunkRows, nrows - i0);
+                for (int64_t i = 0; i < n; i++) {
+                    const int64_t at = located[rows[i0 + i]];
+                    ivf->reconstruct_from_offset(at >> 32, at & 0xFFFFFFFF, decoded.data() + i * d);
+                }
+                quiver::scan_rows(metric, d, queries, nq, rows + i0, n, labels, loc_base, heaps.data(),
+                                  [&](int64_t i) { return decoded.data() + i * d; });
+            }
+        }
+        for (int64_t q = 0; q < nq; q++) sizes[q] = heaps[q].size;
+    });
+}
+
 extern "C" int32_t quiver_faiss_search_ivf(const quiver_faiss_index* index, int64_t nq,
                                            const float* x, int64_t k, int64_t nprobe,
                                            float* distances, int64_t* labels, char* err,
@@ -252,7 +316,8 @@ extern "C" int64_t quiver_ivf_memory_bytes(const quiver_faiss_index* index) {
     int64_t entries = 0;
     for (size_t l = 0; l < ivf->nlist; l++) entries += (int64_t)ivf->invlists->list_size(l);
     return entries * (int64_t)(ivf->code_size + sizeof(faiss::Index::idx_t)) +
-           (int64_t)(ivf->nlist * ivf->d * sizeof(float));
+           (int64_t)(ivf->nlist * ivf->d * sizeof(float)) +
+           (int64_t)(index->row_locations.size() * sizeof(int64_t));
 }
 
 extern "C" int32_t quiver_faiss_serialize(const quiver_faiss_index* index, uint8_t** data,
@@ -278,6 +343,7 @@ extern "C" int32_t quiver_faiss_deserialize(const uint8_t* data, size_t size,
         reader.data.assign(data, data + size);
         auto handle = std::make_unique<quiver_faiss_index>();
         handle->index.reset(faiss::read_index(&reader));
+        locate_rows(handle.get());
         *out = handle.release();
     });
 }

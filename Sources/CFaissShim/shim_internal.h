@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include <faiss/Index.h>
 #include <faiss/impl/FaissException.h>
@@ -15,6 +16,10 @@
 /// The opaque handle of the C surface: one owned FAISS index.
 struct quiver_faiss_index {
     std::unique_ptr<faiss::Index> index;
+    /// IVF segments only: where local id i is stored, as list << 32 | offset in the list. Built
+    /// once the rows are added (or read), so that a scan of chosen rows reaches each row's code
+    /// directly. Empty when the ids are not 0..ntotal-1.
+    std::vector<int64_t> row_locations;
 };
 
 namespace quiver {
@@ -112,6 +117,28 @@ struct Heap {
     }
 };
 
+
+/// Scans chosen rows for every query: `row(i)` gives a pointer to the d floats of rows[i] (valid
+/// for the call). Rows are local offsets; row r gets label labels[r] and location loc_base + r.
+template <class RowPointer>
+void scan_rows(int32_t metric, int64_t d, const float* queries, int64_t nq, const int64_t* rows,
+               int64_t nrows, const uint64_t* labels, int64_t loc_base, Heap* heaps, RowPointer row) {
+    const bool ip = metric == QUIVER_METRIC_IP;
+    const NyKernel kernel = ip ? kernels().ip : kernels().l2;
+    for (int64_t q = 0; q < nq; q++) {
+        Heap& heap = heaps[q];
+        const float* x = queries + q * d;
+        for (int64_t i = 0; i < nrows; i++) {
+            float dist;
+            kernel(x, row(i), (size_t)d, 1, &dist);
+            const float key = ip ? -dist : dist;
+            if (heap.rejects(key)) continue;
+            const int64_t local = rows[i];
+            if (!heap.admits(key, labels[local])) continue;
+            heap.push(key, labels[local], loc_base + local);
+        }
+    }
+}
 
 inline bool is_excluded(const uint64_t* excluded, int64_t i) {
     return excluded && ((excluded[i >> 6] >> (i & 63)) & 1u);

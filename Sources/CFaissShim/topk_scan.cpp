@@ -304,6 +304,28 @@ extern "C" int32_t quiver_topk_scan(int32_t metric, int64_t d, const float* quer
     }
 }
 
+extern "C" int32_t quiver_topk_scan_rows(int32_t metric, int64_t d, const float* queries, int64_t nq,
+                                         const float* base, const int64_t* rows, int64_t nrows,
+                                         const uint64_t* labels, int64_t loc_base, int64_t k,
+                                         float* keys, uint64_t* out_labels, int64_t* locs,
+                                         int64_t* sizes, char* err, size_t err_len) {
+    if (metric != QUIVER_METRIC_L2 && metric != QUIVER_METRIC_IP) {
+        write_error(err, err_len, "unknown metric");
+        return 1;
+    }
+    if (d <= 0 || nq < 0 || nrows < 0 || k <= 0) {
+        write_error(err, err_len, "invalid scan dimensions");
+        return 1;
+    }
+    return quiver::guarded(err, err_len, [&] {
+        std::vector<Heap> heaps((size_t)nq);
+        for (int64_t q = 0; q < nq; q++) heaps[q] = Heap{keys + q * k, out_labels + q * k, locs + q * k, sizes[q], k};
+        quiver::scan_rows(metric, d, queries, nq, rows, nrows, labels, loc_base, heaps.data(),
+                          [&](int64_t i) { return base + rows[i] * d; });
+        for (int64_t q = 0; q < nq; q++) sizes[q] = heaps[q].size;
+    });
+}
+
 extern "C" void quiver_topk_finalize(int32_t metric, int64_t nq, int64_t k, float* keys,
                                      uint64_t* labels, int64_t* locs, const int64_t* sizes) {
     struct Hit {

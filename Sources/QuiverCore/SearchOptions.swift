@@ -7,10 +7,14 @@ public struct SearchOptions: Sendable, Hashable {
     /// Coarse lists probed in indexed segments; `nil` uses the collection's default. Values above
     /// the collection's nlist probe every list (exact for Flat codes).
     public var nprobe: Int?
+    /// Only records that pass this filter expression (docs/filters.md); `nil` for all. At most
+    /// `Limits.filterBytesMax` bytes.
+    public var filter: String?
 
-    public init(includeVectors: Bool = false, fields: FieldSelection = .none, nprobe: Int? = nil) {
+    public init(includeVectors: Bool = false, fields: FieldSelection = .none, nprobe: Int? = nil, filter: String? = nil) {
         self.includeVectors = includeVectors
         self.fields = fields
         self.nprobe = nprobe
+        self.filter = filter
     }
 }

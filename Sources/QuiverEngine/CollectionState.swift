@@ -1,5 +1,6 @@
 import Foundation
 import QuiverCore
+import QuiverFilter
 import QuiverIndex
 import QuiverStorage
 import Synchronization
@@ -57,13 +58,13 @@ struct CollectionData: Sendable {
     private(set) var templates: [UInt32: Template] = [:]
     /// Segments that compaction replaced, while searches that started before still hold them.
     private var retired: [RetiredSegment] = []
-    let dimension: Int
+    let schema: CollectionSchema
     /// Rows at which the growing segment is sealed.
     let segmentRows: Int
 
-    init(dimension: Int, segmentRows: Int, nextRowID: RowID, nextSegmentID: SegmentID, storage: StorageSnapshot) {
-        self.dimension = dimension
-        self.segmentRows = segmentRows
+    init(schema: CollectionSchema, nextRowID: RowID, nextSegmentID: SegmentID, storage: StorageSnapshot) {
+        self.schema = schema
+        self.segmentRows = schema.index.effectiveSegmentRows(dimension: schema.dimension)
         self.nextRowID = nextRowID
         self.nextSegmentID = nextSegmentID
         self.storage = storage
@@ -105,23 +106,35 @@ struct CollectionData: Sendable {
     /// Appends a row to the growing segment, opening one if there is none or it is full. Returns
     /// the row's location and, when the append filled the segment, the id of the segment it
     /// sealed (for the background build).
-    mutating func append(id: RecordID, rowID: RowID, vector: [Float]) -> (location: RowLocation, sealed: SegmentID?) {
+    mutating func append(
+        id: RecordID, rowID: RowID, vector: [Float], values: [FieldValue]
+    ) -> (location: RowLocation, sealed: SegmentID?) {
         let index = growingIndexForAppend()
-        guard case .exact(let block) = segments[index].storage else { preconditionFailure("growing segment without a block") }
+        guard case .exact(let block, let columns) = segments[index].storage else { preconditionFailure("growing segment without a block") }
         let row = segments[index].count
         block.write(row: row, id: id, rowID: rowID, vector: vector)
+        columns.append(values, row: row)
         return publishAppend(at: index, row: row)
     }
 
-    /// Appends a row read from storage on open (as `append`).
+    /// Appends a row read from storage on open (as `append`); its field values follow with
+    /// `appendLoadedValues`, in the same row order.
     mutating func appendLoaded(
         id: RecordID, rowID: RowID, vectorBytes: UnsafeRawBufferPointer
     ) -> (location: RowLocation, sealed: SegmentID?) {
         let index = growingIndexForAppend()
-        guard case .exact(let block) = segments[index].storage else { preconditionFailure("growing segment without a block") }
+        guard case .exact(let block, _) = segments[index].storage else { preconditionFailure("growing segment without a block") }
         let row = segments[index].count
         block.write(row: row, id: id, rowID: rowID, vectorBytes: vectorBytes)
         return publishAppend(at: index, row: row)
+    }
+
+    /// The field values of a row loaded into an exact segment on open.
+    func appendLoadedValues(_ values: [FieldValue], at location: RowLocation) {
+        guard case .exact(_, let columns) = segments[segmentIndex(of: location.segment)!].storage else {
+            preconditionFailure("not an exact segment")
+        }
+        columns.append(values, row: location.row)
     }
 
     private mutating func publishAppend(at index: Int, row: Int) -> (location: RowLocation, sealed: SegmentID?) {
@@ -137,9 +150,10 @@ struct CollectionData: Sendable {
 
     private mutating func growingIndexForAppend() -> Int {
         if let index = growingIndex, !segments[index].isFull { return index }
-        let block = VectorBlock(dimension: dimension, capacity: segmentRows)
+        let block = VectorBlock(dimension: schema.dimension, capacity: segmentRows)
+        let columns = AppendingColumns(schema: schema, capacity: segmentRows)
         let segment = SegmentState(
-            id: nextSegmentID, phase: .growing, storage: .exact(block), count: 0,
+            id: nextSegmentID, phase: .growing, storage: .exact(block, columns), count: 0,
             createdAtMilliseconds: SegmentState.nowMilliseconds())
         nextSegmentID = nextSegmentID.next
         segments.append(segment)
@@ -210,7 +224,7 @@ struct CollectionData: Sendable {
         to id: SegmentID, record: RecordID, rowID: RowID, vectorBytes: UnsafeRawBufferPointer
     ) -> RowLocation {
         let index = segmentIndex(of: id)!
-        guard case .exact(let block) = segments[index].storage else { preconditionFailure("not an exact segment") }
+        guard case .exact(let block, _) = segments[index].storage else { preconditionFailure("not an exact segment") }
         let row = segments[index].count
         block.write(row: row, id: record, rowID: rowID, vectorBytes: vectorBytes)
         segments[index].count += 1

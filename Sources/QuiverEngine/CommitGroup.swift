@@ -99,9 +99,7 @@ struct CommitGroup {
         batch.putNextCollectionID(nextCollectionID)
         let state = CollectionState(
             stored: stored,
-            data: CollectionData(
-                dimension: schema.dimension, segmentRows: schema.index.effectiveSegmentRows(dimension: schema.dimension),
-                nextRowID: RowID(0), nextSegmentID: SegmentID(0), storage: store.snapshot()))
+            data: CollectionData(schema: schema, nextRowID: RowID(0), nextSegmentID: SegmentID(0), storage: store.snapshot()))
         catalog[schema.name] = state
         return .created(state)
     }
@@ -229,7 +227,7 @@ struct CommitGroup {
                 var appended: [RowLocation] = []
                 appended.reserveCapacity(pending.appends.count)
                 for (record, rowID) in pending.appends {
-                    let (location, full) = data.append(id: record.id, rowID: rowID, vector: record.vector)
+                    let (location, full) = data.append(id: record.id, rowID: rowID, vector: record.vector, values: record.values)
                     appended.append(location)
                     if let full { sealed.append((pending.state, full)) }
                 }

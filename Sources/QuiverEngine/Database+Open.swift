@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import QuiverCore
+import QuiverFilter
 import QuiverIndex
 import QuiverStorage
 
@@ -86,7 +87,7 @@ extension Database {
         let manifest = try store.loadSegmentManifest(of: stored.id)
 
         // 1. Index files.
-        var indexed: [IndexedRows] = []
+        var indexed: [LoadedIndex] = []
         var broken: [SegmentRecord] = []
         for record in manifest.segments.sorted(by: { $0.id < $1.id }) {
             do throws(QuiverError) {
@@ -94,7 +95,10 @@ extension Database {
                 guard checksum == record.checksum else {
                     throw QuiverError.corruption("\(record.file): checksum \(checksum) is not the manifest's \(record.checksum)")
                 }
-                indexed.append(IndexedRows(index: file.index, rowIDs: file.rowIDs, labels: file.labels, record: record))
+                indexed.append(
+                    LoadedIndex(
+                        index: file.index, rowIDs: file.rowIDs, labels: file.labels, record: record,
+                        columns: FieldColumns(schema: schema, reservingCapacity: file.rowIDs.count)))
             } catch {
                 logger.error(
                     "index file unusable; serving the segment exactly and rebuilding it from storage",
@@ -103,13 +107,11 @@ extension Database {
             }
         }
 
-        var data = CollectionData(
-            dimension: schema.dimension, segmentRows: schema.index.effectiveSegmentRows(dimension: schema.dimension),
-            nextRowID: nextRowID, nextSegmentID: manifest.nextSegmentID, storage: snapshot)
+        var data = CollectionData(schema: schema, nextRowID: nextRowID, nextSegmentID: manifest.nextSegmentID, storage: snapshot)
 
         // 2. Templates: an emptied clone of one segment per generation.
-        for generation in Set(indexed.map(\.generation)) {
-            let source = indexed.first { $0.generation == generation }!
+        for generation in Set(indexed.map(\.record.template)) {
+            let source = indexed.first { $0.record.template == generation }!
             let record =
                 manifest.template?.generation == generation
                 ? manifest.template!
@@ -118,44 +120,50 @@ extension Database {
                     trainedAtMilliseconds: source.record.indexedAtMilliseconds, trainMilliseconds: 0)
             data.installTemplate(Template(record: record, index: try source.index.emptyClone()))
         }
-        for rows in indexed {
-            data.insertLoadedSegment(
-                SegmentState(
-                    id: rows.record.id, phase: .indexed, storage: .indexed(rows), count: rows.rowIDs.count,
-                    createdAtMilliseconds: rows.record.createdAtMilliseconds))
-        }
         for record in broken {
+            let capacity = max(record.rows, 1)
             data.insertLoadedSegment(
                 SegmentState(
-                    id: record.id, phase: .sealed, storage: .exact(VectorBlock(dimension: schema.dimension, capacity: max(record.rows, 1))),
+                    id: record.id, phase: .sealed,
+                    storage: .exact(
+                        VectorBlock(dimension: schema.dimension, capacity: capacity), AppendingColumns(schema: schema, capacity: capacity)),
                     count: 0, createdAtMilliseconds: record.createdAtMilliseconds))
         }
 
         // 3. Rows. Ranges of indexed segments, sorted, to find a row's segment by binary search.
         var ranges: [(first: UInt64, last: UInt64, segment: Int)] = []
-        for (i, rows) in indexed.enumerated() {
-            for range in rows.record.rowRanges { ranges.append((range[0], range[1], i)) }
+        for (i, loaded) in indexed.enumerated() {
+            for range in loaded.record.rowRanges { ranges.append((range[0], range[1], i)) }
         }
         ranges.sort { $0.first < $1.first }
+        func indexedRow(_ row: RowID) -> (owner: Int, local: Int)? {
+            guard let owner = Self.owner(of: row, in: ranges), let local = indexed[owner].row(of: row) else { return nil }
+            return (owner, local)
+        }
         var seen = indexed.map { [Bool](repeating: false, count: $0.rowIDs.count) }
         var sealed: [SegmentID] = broken.map(\.id)
+        // Rows loaded into exact segments, ascending, for their field values in step 4.
+        var exactRows: [(row: RowID, location: RowLocation)] = []
         var lastRow: RowID?
         try store.scanRows(of: stored) { (row, id, vectorBytes) throws(QuiverError) in
             guard data.location(of: id) == nil else {
                 throw .corruption("collection \"\(name)\": id \(id) has more than one live row", collection: name)
             }
             lastRow = row
-            if let owner = Self.owner(of: row, in: ranges), let local = indexed[owner].row(of: row) {
+            if let (owner, local) = indexedRow(row) {
                 guard indexed[owner].labels[local] == id.rawValue else {
                     throw .corruption("collection \"\(name)\": \(row) is id \(id) in storage, another id in its index", collection: name)
                 }
                 data.setLocation(RowLocation(segment: indexed[owner].record.id, row: local), for: id)
                 seen[owner][local] = true
             } else if let record = broken.first(where: { $0.contains(row) }) {
-                data.setLocation(data.appendLoaded(to: record.id, record: id, rowID: row, vectorBytes: vectorBytes), for: id)
+                let location = data.appendLoaded(to: record.id, record: id, rowID: row, vectorBytes: vectorBytes)
+                data.setLocation(location, for: id)
+                exactRows.append((row, location))
             } else {
                 let (location, full) = data.appendLoaded(id: id, rowID: row, vectorBytes: vectorBytes)
                 data.setLocation(location, for: id)
+                exactRows.append((row, location))
                 if let full { sealed.append(full) }
             }
         }
@@ -164,7 +172,42 @@ extension Database {
                 "collection \"\(name)\": \(lastRow) is not below the stored next row id \(nextRowID.rawValue)", collection: name)
         }
 
-        // 4. Tombstones: indexed rows no longer in storage.
+        // 4. Field values, into the columns of every segment (a merge with the rows of step 3:
+        // both scans ascend by row id). Rebuilt rather than stored with the index files: see
+        // docs/filters.md, "Scalar indexes".
+        var nextExact = 0
+        if schema.fields.isEmpty {
+            for (_, location) in exactRows { data.appendLoadedValues([], at: location) }
+            nextExact = exactRows.count
+        }
+        try store.scanFields(of: stored) { (row, values) throws(QuiverError) in
+            if let (owner, local) = indexedRow(row), seen[owner][local] {
+                indexed[owner].columns.padWithNulls(to: local)
+                indexed[owner].columns.append(values)
+            } else if nextExact < exactRows.count, exactRows[nextExact].row == row {
+                data.appendLoadedValues(values, at: exactRows[nextExact].location)
+                nextExact += 1
+            } else {
+                throw .corruption("collection \"\(name)\": \(row) has field values but no vector, or is out of order", collection: name)
+            }
+        }
+        guard nextExact == exactRows.count else {
+            throw .corruption("collection \"\(name)\": \(exactRows[nextExact].row) has a vector but no field values", collection: name)
+        }
+        for loaded in indexed {
+            var columns = loaded.columns
+            columns.padWithNulls(to: loaded.rowIDs.count)
+            data.insertLoadedSegment(
+                SegmentState(
+                    id: loaded.record.id, phase: .indexed,
+                    storage: .indexed(
+                        IndexedRows(
+                            index: loaded.index, rowIDs: loaded.rowIDs, labels: loaded.labels, record: loaded.record,
+                            fields: SegmentFields(freezing: columns))),
+                    count: loaded.rowIDs.count, createdAtMilliseconds: loaded.record.createdAtMilliseconds))
+        }
+
+        // 5. Tombstones: indexed rows no longer in storage.
         for (i, rows) in indexed.enumerated() {
             for local in 0..<rows.rowIDs.count where !seen[i][local] {
                 data.markDeleted(RowLocation(segment: rows.record.id, row: local))
@@ -181,7 +224,7 @@ extension Database {
             sealed.removeAll { empty.contains($0) }
         }
 
-        // 5. Files nobody names.
+        // 6. Files nobody names.
         let named = Set(manifest.segments.map(\.file))
         for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !named.contains(file) {
             try? FileManager.default.removeItem(atPath: directory + "/" + file)
@@ -200,4 +243,15 @@ extension Database {
         guard low > 0, ranges[low - 1].last >= row.rawValue else { return nil }
         return ranges[low - 1].segment
     }
+}
+
+/// An index file read on open, while its segment's field columns are filled from storage.
+private struct LoadedIndex {
+    let index: IVFIndex
+    let rowIDs: [UInt64]
+    let labels: [UInt64]
+    let record: SegmentRecord
+    var columns: FieldColumns
+
+    func row(of rowID: RowID) -> Int? { IndexedRows.row(of: rowID, in: rowIDs) }
 }

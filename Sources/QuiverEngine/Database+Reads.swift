@@ -1,4 +1,5 @@
 import QuiverCore
+import QuiverFilter
 import QuiverIndex
 import QuiverStorage
 
@@ -42,14 +43,14 @@ extension Database {
         return ViewLocation(position: low, row: location.row)
     }
 
-    /// k-nearest-neighbour search over every live record: exact over growing and sealed segments,
-    /// IVF over indexed ones (`options.nprobe` lists, exact for Flat codes when it reaches nlist),
-    /// one merged top-k.
+    /// k-nearest-neighbour search over every live record, or over those that pass
+    /// `options.filter`: exact over growing and sealed segments, IVF over indexed ones
+    /// (`options.nprobe` lists, exact for Flat codes when it reaches nlist), one merged top-k.
     ///
     /// Hits come best first: ascending squared distance for `l2`, descending similarity for `ip`
-    /// and `cosine`; equal scores are ordered by ascending id. Deleted rows are skipped inside the
-    /// scans, so `k` hits come back whenever `k` live rows are among the rows scanned (always, for
-    /// a collection with no indexed segment or with `nprobe` ≥ nlist).
+    /// and `cosine`; equal scores are ordered by ascending id. `k` hits come back whenever `k`
+    /// live rows pass (a query whose probed lists held fewer is searched again exactly over the
+    /// passing rows; `SearchPlanner`).
     ///
     /// - Parameters:
     ///   - queries: 1–`Limits.queriesPerSearchMax` vectors of the collection's dimension;
@@ -59,7 +60,15 @@ extension Database {
     public func search(
         _ collection: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions()
     ) async throws(QuiverError) -> [[SearchHit]] {
-        try await operation { () async throws(QuiverError) -> [[SearchHit]] in
+        try await explainedSearch(collection, queries: queries, k: k, options: options).hits
+    }
+
+    /// `search`, with the plan it ran: the filter's pass counts and the strategy and nprobe of
+    /// every segment (what `explain` shows).
+    public func explainedSearch(
+        _ collection: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions()
+    ) async throws(QuiverError) -> (hits: [[SearchHit]], plan: SearchPlan) {
+        try await operation { () async throws(QuiverError) -> ([[SearchHit]], SearchPlan) in
             let state = try registry.require(collection)
             let schema = state.schema
             try Self.checkSearch(queryCount: queries.count, k: k, collection: collection)
@@ -74,9 +83,18 @@ extension Database {
                     .limitExceeded, "collection \"\(collection)\": nprobe must be 1–\(IndexSettings.nprobeRange.upperBound), got \(nprobe)",
                     collection: collection, field: "nprobe", value: String(nprobe))
             }
+            let filter = try options.filter.map { (text) throws(QuiverError) in try Self.parseFilter(text, state: state) }
             let view = state.view()
-            let hits = try await scan(view, queries: flat, k: k, nprobe: options.nprobe)
-            return try await materialize(view, hits: hits, includeVectors: options.includeVectors, fieldIndices: fieldIndices)
+            let (hits, plan) = try await scan(view, queries: flat, k: k, nprobe: options.nprobe, filter: filter)
+            return (try await materialize(view, hits: hits, includeVectors: options.includeVectors, fieldIndices: fieldIndices), plan)
+        }
+    }
+
+    static func parseFilter(_ text: String, state: CollectionState) throws(QuiverError) -> Filter {
+        do {
+            return try Filter.parse(text, schema: state.schema)
+        } catch {
+            throw error.quiverError(collection: state.name, expression: text)
         }
     }
 
@@ -103,97 +121,80 @@ extension Database {
         }
     }
 
-    /// Scans every segment of the view into one top-k: the sealed-and-growing ones exactly, the
-    /// indexed ones through their IVF lists, with one coarse assignment per template generation
-    /// shared by all segments of that generation. Query batches big enough for the sgemm path are
-    /// split across the reader threads, one slice each; smaller ones run on one thread (a single
-    /// query's scan is memory-bound, and other calls use the other cores). A scan that touches at
-    /// most `inlineScanFloatsMax` floats runs on the calling task, since the hop to a reader
-    /// thread and back costs about as much as the scan: 60–70 µs of a 0.1–0.2 ms query at
-    /// nprobe 1–4 over 300,000 rows (medians, `quiver bench ivf --count 300000`). Bigger scans
-    /// go to the readers so that they never hold a cooperative thread for long.
+    /// Plans the search (`SearchPlanner`) and scans every segment of the view into one top-k.
+    /// Query batches big enough for the sgemm path are split across the reader threads, one
+    /// slice each; smaller ones run on one thread (a single query's scan is memory-bound, and
+    /// other calls use the other cores). A scan that touches at most `inlineScanFloatsMax` floats
+    /// runs on the calling task, since the hop to a reader thread and back costs about as much as
+    /// the scan: 60–70 µs of a 0.1–0.2 ms query at nprobe 1–4 over 300,000 rows (medians,
+    /// `quiver bench ivf --count 300000`). Bigger scans go to the readers so that they never hold
+    /// a cooperative thread for long; so does evaluating a filter over more than
+    /// `inlineFilterRowsMax` rows.
     private func scan(
-        _ view: CollectionView, queries: [Float], k: Int, nprobe requested: Int?
-    ) async throws(QuiverError) -> [[TopKAccumulator.Hit]] {
-        let schema = view.stored.schema
-        let dimension = schema.dimension
-        let innerProduct = schema.metric != .l2
+        _ view: CollectionView, queries: [Float], k: Int, nprobe requested: Int?, filter: Filter?
+    ) async throws(QuiverError) -> ([[TopKAccumulator.Hit]], SearchPlan) {
+        let dimension = view.stored.schema.dimension
         let queryCount = queries.count / dimension
-        let threshold = ComputeThreads.blasQueryThreshold
-        let slices = max(1, min(readers.threadCount, queryCount / threshold))
+        let slices = max(1, min(readers.threadCount, queryCount / ComputeThreads.blasQueryThreshold))
         let perSlice = (queryCount + slices - 1) / slices
-        // nprobe per template generation in use, and the floats the scan will read: every exact
-        // row, each generation's centroids, and the probed share of each indexed segment.
-        var nprobes: [UInt32: Int] = [:]
-        var scannedFloats = 0
-        for segment in view.segments where segment.liveCount > 0 {
-            guard case .indexed(let rows) = segment.storage else {
-                scannedFloats += segment.count * dimension
-                continue
-            }
-            guard let template = view.templates[rows.generation] else {
-                throw QuiverError(.internal, .internalFailure, "collection \"\(schema.name)\": no template for generation \(rows.generation)")
-            }
-            let nlist = template.record.nlist
-            let nprobe = min(nlist, requested ?? schema.index.nprobe ?? IndexSettings.nprobeDefault(nlist: nlist))
-            if nprobes.updateValue(nprobe, forKey: rows.generation) == nil { scannedFloats += nlist * dimension }
-            scannedFloats += (segment.count * nprobe + nlist - 1) / nlist * dimension
-        }
-        let probes = nprobes
-
-        @Sendable func scan(_ slice: [Float]) throws(QuiverError) -> [[TopKAccumulator.Hit]] {
-            var accumulator = TopKAccumulator(queries: slice, dimension: dimension, k: k, innerProduct: innerProduct)
-            var assignments: [UInt32: IVFAssignment] = [:]
-            for (generation, nprobe) in probes {
-                assignments[generation] = try view.templates[generation]!.index.assign(queries: slice, nprobe: nprobe)
-            }
-            for (position, segment) in view.segments.enumerated() where segment.liveCount > 0 {
-                let excluded = segment.deletedCount > 0 ? segment.deleted : nil
-                let base = ViewLocation.base(ofPosition: position)
-                switch segment.storage {
-                case .exact(let block):
-                    try block.scan(count: segment.count, excluded: excluded, locationBase: base, into: &accumulator)
-                case .indexed(let rows):
-                    try rows.index.scan(
-                        assignment: assignments[rows.generation]!, labels: rows.labels, excluded: excluded, locationBase: base,
-                        into: &accumulator)
-                }
-            }
-            return accumulator.finish()
-        }
+        let planner = SearchPlanner(view: view, k: k, requestedNprobe: requested)
 
         if slices == 1 {
-            if scannedFloats * queryCount <= Self.inlineScanFloatsMax {
+            // Without a filter, planning is a pass over the segment list: done here, it also
+            // gives the scan's size.
+            let unfiltered = filter == nil ? try planner.plan(filter: nil) : nil
+            @Sendable func run() throws(QuiverError) -> ([[TopKAccumulator.Hit]], SearchPlan) {
+                let plan: SearchPlanner.Plan
+                if let unfiltered { plan = unfiltered } else { plan = try planner.plan(filter: filter) }
+                let (hits, retries) = try planner.execute(plan, queries: queries)
+                return (hits, planner.report(plan, filter: filter, exactRetries: retries))
+            }
+            let inline =
+                if let unfiltered {
+                    unfiltered.floatsPerQuery * queryCount <= Self.inlineScanFloatsMax
+                } else {
+                    view.rowCount <= Self.inlineFilterRowsMax && view.rowCount * dimension * queryCount <= Self.inlineScanFloatsMax
+                }
+            if inline {
                 // Still a suspension point: a task that searches in a loop must not hold its
                 // cooperative thread for good.
                 await Task.yield()
                 // As on the readers, a call cancelled (or past its deadline) before its scan
                 // starts does not scan.
                 if Task.isCancelled { throw .cancelled }
-                return try scan(queries)
+                return try run()
             }
-            return try await readers.run { () throws(QuiverError) in try scan(queries) }
+            return try await readers.run { () throws(QuiverError) in try run() }
         }
-        let results = await withTaskGroup(of: (Int, Result<[[TopKAccumulator.Hit]], QuiverError>).self) { group in
+        let plan = try await readers.run { () throws(QuiverError) in try planner.plan(filter: filter) }
+        let results = await withTaskGroup(of: (Int, Result<([[TopKAccumulator.Hit]], Int), QuiverError>).self) { group in
             for s in 0..<slices {
                 let slice = Array(queries[(s * perSlice * dimension)..<(min(queryCount, (s + 1) * perSlice) * dimension)])
                 group.addTask {
                     do throws(QuiverError) {
-                        return (s, .success(try await self.readers.run { () throws(QuiverError) in try scan(slice) }))
+                        return (s, .success(try await self.readers.run { () throws(QuiverError) in try planner.execute(plan, queries: slice) }))
                     } catch {
                         return (s, .failure(error))
                     }
                 }
             }
-            var ordered = [Result<[[TopKAccumulator.Hit]], QuiverError>?](repeating: nil, count: slices)
+            var ordered = [Result<([[TopKAccumulator.Hit]], Int), QuiverError>?](repeating: nil, count: slices)
             for await (s, result) in group { ordered[s] = result }
             return ordered
         }
         var hits: [[TopKAccumulator.Hit]] = []
         hits.reserveCapacity(queryCount)
-        for result in results { hits += try result!.get() }
-        return hits
+        var retries = 0
+        for result in results {
+            let (sliceHits, sliceRetries) = try result!.get()
+            hits += sliceHits
+            retries += sliceRetries
+        }
+        return (hits, planner.report(plan, filter: filter, exactRetries: retries))
     }
+
+    /// Most rows a filter is evaluated over on the calling task.
+    static let inlineFilterRowsMax = 8_192
 
     /// The largest scan, in floats read (queries × rows scanned × dimension, coarse centroids
     /// included), that runs on the calling task: 4 MiB of vectors, about 0.2 ms on one core.
@@ -229,7 +230,7 @@ extension Database {
         for (i, location) in locations.enumerated() {
             let segment = view.segments[location.position]
             switch segment.storage {
-            case .exact(let block): vectors[i] = block.vector(at: location.row)
+            case .exact(let block, _): vectors[i] = block.vector(at: location.row)
             case .indexed: fromStorage.append((i, segment.rowID(at: location.row)))
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverCore
+import QuiverFilter
 import QuiverIndex
 import QuiverStorage
 
@@ -12,19 +13,25 @@ final class IndexedRows: Sendable {
     /// Record id of each local row (the scan's tie-break label).
     let labels: [UInt64]
     let record: SegmentRecord
+    /// Field values by local row, with their indexes (deleted rows' values may be null).
+    let fields: SegmentFields
 
-    init(index: IVFIndex, rowIDs: [UInt64], labels: [UInt64], record: SegmentRecord) {
-        precondition(rowIDs.count == labels.count && rowIDs.count == index.count)
+    init(index: IVFIndex, rowIDs: [UInt64], labels: [UInt64], record: SegmentRecord, fields: SegmentFields) {
+        precondition(rowIDs.count == labels.count && rowIDs.count == index.count && fields.count == rowIDs.count)
         self.index = index
         self.rowIDs = rowIDs
         self.labels = labels
         self.record = record
+        self.fields = fields
     }
 
     var generation: UInt32 { record.template }
 
     /// The local row of a row id, by binary search.
-    func row(of rowID: RowID) -> Int? {
+    func row(of rowID: RowID) -> Int? { Self.row(of: rowID, in: rowIDs) }
+
+    /// The position of `rowID` in ascending `rowIDs`.
+    static func row(of rowID: RowID, in rowIDs: [UInt64]) -> Int? {
         var low = 0
         var high = rowIDs.count
         while low < high {
@@ -42,8 +49,8 @@ final class IndexedRows: Sendable {
 /// below the published `count`.
 struct SegmentState: Sendable {
     enum Storage: Sendable {
-        /// Vectors in memory, searched exactly: growing and sealed segments.
-        case exact(VectorBlock)
+        /// Vectors and field values in memory, searched exactly: growing and sealed segments.
+        case exact(VectorBlock, AppendingColumns)
         /// IVF lists: indexed segments (vectors are read from storage when a result needs them).
         case indexed(IndexedRows)
     }
@@ -73,7 +80,7 @@ struct SegmentState: Sendable {
 
     var capacity: Int {
         switch storage {
-        case .exact(let block): block.capacity
+        case .exact(let block, _): block.capacity
         case .indexed(let rows): rows.rowIDs.count
         }
     }
@@ -82,20 +89,31 @@ struct SegmentState: Sendable {
 
     func rowID(at row: Int) -> RowID {
         switch storage {
-        case .exact(let block): block.rowID(at: row)
+        case .exact(let block, _): block.rowID(at: row)
         case .indexed(let rows): RowID(rows.rowIDs[row])
         }
     }
 
     func label(at row: Int) -> RecordID {
         switch storage {
-        case .exact(let block): block.id(at: row)
+        case .exact(let block, _): block.id(at: row)
         case .indexed(let rows): RecordID(rows.labels[row])
         }
     }
 
     func isDeleted(_ row: Int) -> Bool {
         !deleted.isEmpty && deleted[row >> 6] & (1 << UInt64(row & 63)) != 0
+    }
+
+    /// The live rows of the first `count` that pass `filter`.
+    func passing(_ filter: Filter) -> RowBitmap {
+        var rows =
+            switch storage {
+            case .exact(_, let columns): columns.passing(filter, count: count)
+            case .indexed(let indexed): filter.rows(in: indexed.fields)
+            }
+        rows.subtract(words: deleted)
+        return rows
     }
 
     mutating func markDeleted(_ row: Int) {
@@ -108,8 +126,8 @@ struct SegmentState: Sendable {
     var memoryBytes: Int {
         let bitmap = deleted.count * 8
         switch storage {
-        case .exact(let block): return block.byteCount + bitmap
-        case .indexed(let rows): return rows.index.memoryBytes + rows.rowIDs.count * 16 + bitmap
+        case .exact(let block, let columns): return block.byteCount + columns.memoryBytes + bitmap
+        case .indexed(let rows): return rows.index.memoryBytes + rows.rowIDs.count * 16 + rows.fields.memoryBytes + bitmap
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import QuiverCore
+import QuiverFilter
 import QuiverIndex
 import QuiverStorage
 import Synchronization
@@ -206,14 +207,15 @@ final class SegmentMaintainer: Sendable {
     /// outgrown it), clones it, adds the segment's vectors under their local offsets, writes the
     /// file, and publishes.
     private func build(_ collection: CollectionState, _ id: SegmentID) async {
-        let captured: (block: VectorBlock, count: Int, template: Template?, rows: Int, createdAt: Int64)? =
+        let captured: (block: VectorBlock, columns: AppendingColumns, count: Int, template: Template?, rows: Int, createdAt: Int64)? =
             collection.data.withLock { data in
                 // Only the phase flag changes here; it does not affect how writes are planned.
-                guard let segment = data.segment(id), segment.phase == .sealed, case .exact(let block) = segment.storage else {
+                guard let segment = data.segment(id), segment.phase == .sealed, case .exact(let block, let columns) = segment.storage
+                else {
                     return nil
                 }
                 data.setPhase(.indexing, of: id)
-                return (block, segment.count, data.currentTemplate, data.rowCount, segment.createdAtMilliseconds)
+                return (block, columns, segment.count, data.currentTemplate, data.rowCount, segment.createdAtMilliseconds)
             }
         guard let captured, captured.count > 0 else { return }
         let settings = collection.schema.index
@@ -239,7 +241,7 @@ final class SegmentMaintainer: Sendable {
                     rowRanges: Self.ranges(rowIDs), template: generation, createdAtMilliseconds: captured.createdAt,
                     indexedAtMilliseconds: SegmentState.nowMilliseconds(),
                     buildMilliseconds: Int64((ContinuousClock.now - started).milliseconds))
-                return IndexedRows(index: index, rowIDs: rowIDs, labels: labels, record: record)
+                return IndexedRows(index: index, rowIDs: rowIDs, labels: labels, record: record, fields: captured.columns.frozen())
             }
             if case .failure(let error) = await commits.submit(.publishIndex(collection, rows)) {
                 try? FileManager.default.removeItem(atPath: path)
@@ -386,17 +388,26 @@ final class SegmentMaintainer: Sendable {
         let stored = collection.stored
         let compress = collection.schema.index.compressFiles
         let output = try await thread.run { () throws(QuiverError) -> IndexedRows? in
-            // The vectors come from storage (SQ8 and PQ lists do not hold them exactly). Rows
-            // deleted since they were captured are missing there and are left out.
-            let vectors = try store.readVectors(of: stored, rows: captured.rows.map { RowID($0.rowID) }, snapshot: store.snapshot())
+            // The vectors and field values come from storage (SQ8 and PQ lists do not hold the
+            // vectors exactly). Rows deleted since they were captured are missing there and are
+            // left out.
+            let snapshot = store.snapshot()
+            let ids = captured.rows.map { RowID($0.rowID) }
+            let vectors = try store.readVectors(of: stored, rows: ids, snapshot: snapshot)
+            let values = try store.readFields(of: stored, rows: ids, snapshot: snapshot)
             var rowIDs: [UInt64] = []
             var labels: [UInt64] = []
             var flat: [Float] = []
-            for (row, vector) in zip(captured.rows, vectors) {
+            var columns = FieldColumns(schema: stored.schema, reservingCapacity: ids.count)
+            for ((row, vector), fields) in zip(zip(captured.rows, vectors), values) {
                 guard let vector else { continue }
+                guard let fields else {
+                    throw .corruption("collection \"\(stored.schema.name)\": row \(row.rowID) has a vector but no fields", collection: stored.schema.name)
+                }
                 rowIDs.append(row.rowID)
                 labels.append(row.label)
                 flat += vector
+                columns.append(fields)
             }
             guard !rowIDs.isEmpty else { return nil }
             let index = try captured.template.index.emptyClone()
@@ -409,7 +420,7 @@ final class SegmentMaintainer: Sendable {
                 id: captured.output, file: "\(captured.output.rawValue).ivf", checksum: checksum, rows: rowIDs.count,
                 rowRanges: captured.ranges, template: captured.template.record.generation, createdAtMilliseconds: now,
                 indexedAtMilliseconds: now, buildMilliseconds: Int64((ContinuousClock.now - started).milliseconds))
-            return IndexedRows(index: index, rowIDs: rowIDs, labels: labels, record: record)
+            return IndexedRows(index: index, rowIDs: rowIDs, labels: labels, record: record, fields: SegmentFields(freezing: columns))
         }
         if case .failure(let error) = await commits.submit(.replaceSegments(collection, inputs: inputs, output: output)) {
             try? FileManager.default.removeItem(atPath: path)

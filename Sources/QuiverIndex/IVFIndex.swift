@@ -92,6 +92,12 @@ public final class IVFIndex: @unchecked Sendable {
             handle: handle, assignment: assignment, labels: labels, excluded: excluded, locationBase: locationBase)
     }
 
+    /// Exact distances to chosen local rows, wherever their lists are (a filter's few passing
+    /// rows). `labels[i]` is the record id of local row i.
+    public func scanRows(_ rows: [Int64], labels: [UInt64], locationBase: Int64, into accumulator: inout TopKAccumulator) throws(QuiverError) {
+        try accumulator.scanIVFRows(handle: handle, rows: rows, labels: labels, locationBase: locationBase)
+    }
+
     /// Plain FAISS IVF search (the benchmark's baseline).
     public func searchFAISS(_ queries: [Float], k: Int, nprobe: Int) throws(QuiverError) -> (distances: [Float], labels: [Int64]) {
         let nq = queries.count / dimension

@@ -94,6 +94,56 @@ public struct TopKAccumulator: Sendable {
         }
     }
 
+    /// Scans chosen rows (local offsets) of a block. Called by `VectorBlock`.
+    mutating func scanRows(
+        base: UnsafePointer<Float>, rows: [Int64], labels rowLabels: UnsafePointer<UInt64>, locationBase: Int64
+    ) throws(QuiverError) {
+        guard !rows.isEmpty else { return }
+        let (metric, dimension, queryCount, k) = (metric, Int64(dimension), Int64(queryCount), Int64(k))
+        try withHeaps("exact scan of chosen rows") { q, keys, labels, locations, sizes, message, capacity in
+            quiver_topk_scan_rows(
+                metric, dimension, q, queryCount, base, rows, Int64(rows.count), rowLabels, locationBase,
+                k, keys, labels, locations, sizes, message, capacity)
+        }
+    }
+
+    /// Scans chosen rows (local ids) of an IVF segment. Called by `IVFIndex`.
+    mutating func scanIVFRows(
+        handle: OpaquePointer, rows: [Int64], labels rowLabels: [UInt64], locationBase: Int64
+    ) throws(QuiverError) {
+        guard !rows.isEmpty else { return }
+        let (metric, queryCount, k) = (metric, Int64(queryCount), Int64(k))
+        try withHeaps("IVF scan of chosen rows") { q, keys, labels, locations, sizes, message, capacity in
+            quiver_ivf_scan_rows(
+                handle, metric, q, queryCount, rows, Int64(rows.count), rowLabels, locationBase, k, keys,
+                labels, locations, sizes, message, capacity)
+        }
+    }
+
+    private mutating func withHeaps(
+        _ what: String,
+        _ body: (
+            UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<Int64>?,
+            UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<CChar>, Int
+        ) -> Int32
+    ) throws(QuiverError) {
+        try shimCall(what) { message, messageCapacity in
+            queries.withUnsafeBufferPointer { q in
+                keys.withUnsafeMutableBufferPointer { keys in
+                    labels.withUnsafeMutableBufferPointer { labels in
+                        locations.withUnsafeMutableBufferPointer { locations in
+                            sizes.withUnsafeMutableBufferPointer { sizes in
+                                body(
+                                    q.baseAddress, keys.baseAddress, labels.baseAddress, locations.baseAddress,
+                                    sizes.baseAddress, message, messageCapacity)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The queries, row-major, as the accumulator holds them.
     public var queryVectors: [Float] { queries }
 

@@ -96,4 +96,11 @@ public final class VectorBlock: @unchecked Sendable {
             base: UnsafePointer(vectors), count: count, labels: UnsafePointer(labels),
             excluded: excluded, locationBase: locationBase)
     }
+
+    /// Scans only the given rows (ascending local offsets below the published count): a
+    /// filter's passing rows.
+    public func scanRows(_ rows: [Int64], locationBase: Int64, into accumulator: inout TopKAccumulator) throws(QuiverError) {
+        precondition(rows.allSatisfy { $0 >= 0 && $0 < capacity })
+        try accumulator.scanRows(base: UnsafePointer(vectors), rows: rows, labels: UnsafePointer(labels), locationBase: locationBase)
+    }
 }

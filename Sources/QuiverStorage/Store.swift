@@ -168,6 +168,20 @@ public final class Store: Sendable {
         }
     }
 
+    /// Visits the field values of every live row of a collection in ascending row order (open
+    /// path: segments rebuild their field columns and indexes from them). Nothing is visited
+    /// for a collection without fields.
+    public func scanFields(
+        of collection: StoredCollection, _ visit: (RowID, [FieldValue]) throws(QuiverError) -> Void
+    ) throws(QuiverError) {
+        guard !collection.schema.fields.isEmpty else { return }
+        let range = KeyLayout.rows(of: collection.id)
+        try rocks.scan(.attrs, start: range.start, end: range.end, fillCache: false) { (key, value) throws(QuiverError) in
+            let (_, row) = try KeyLayout.decodeRow(key)
+            try visit(row, try RowCodec.decodeFields(value, schema: collection.schema))
+        }
+    }
+
     /// Reads the field values of rows as of `snapshot`; `nil` for a row that does not exist there.
     /// For a collection without fields every row yields `[]` without a read.
     public func readFields(

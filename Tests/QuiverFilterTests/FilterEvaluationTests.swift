@@ -5,7 +5,8 @@ import Testing
 
 /// Random filter expressions from a generator over the grammar, each built together with a plain
 /// Swift predicate of the documented semantics; the parsed filter must agree with the predicate on
-/// random rows (with nulls) for every expression.
+/// random rows (with nulls) for every expression — row by row (`matches`), over the columns of a
+/// growing segment, and through a frozen segment's indexes.
 @Suite struct FilterEvaluationTests {
     typealias Row = [FieldValue]
     typealias Predicate = @Sendable (Row) -> Bool
@@ -21,7 +22,8 @@ import Testing
             maybe(.double(Double(Int.random(in: -4...4, using: &rng)) / 2)),
             maybe(.string(names.randomElement(using: &rng)!)),
             maybe(.bool(Bool.random(using: &rng))),
-            maybe(.tags(tagWords.filter { _ in Bool.random(using: &rng) })),
+            // Sometimes a tag twice: posting lists must still hold the row once.
+            maybe(.tags(tagWords.filter { _ in Bool.random(using: &rng) } + (Int.random(in: 0..<8, using: &rng) == 0 ? ["b"] : []))),
             maybe(.string(names.randomElement(using: &rng)!)),
         ]
     }
@@ -111,6 +113,12 @@ import Testing
     func randomFiltersAgreeWithTheirPredicates(seed: UInt64) throws {
         var rng = SeededRandom(seed: seed)
         let rows = (0..<300).map { _ in Self.randomRow(&rng) }
+        var columns = FieldColumns(schema: Self.schema)
+        for row in rows { columns.append(row) }
+        let frozen = SegmentFields(freezing: columns)
+        for (i, row) in rows.enumerated() {
+            for field in row.indices { #expect(frozen.columns.value(field, at: i) == row[field]) }
+        }
         var passing = 0
         for _ in 0..<200 {
             let (text, predicate) = Self.expression(&rng, depth: 3)
@@ -120,6 +128,11 @@ import Testing
                 passing += want ? 1 : 0
                 #expect(filter.matches(row) == want, "seed \(seed): \(text) on \(row)")
             }
+            let want = rows.indices.filter { predicate(rows[$0]) }.map(Int64.init)
+            #expect(filter.rows(in: columns, count: rows.count).rows == want, "seed \(seed), scanned: \(text)")
+            #expect(filter.rows(in: frozen).rows == want, "seed \(seed), indexed: \(text)")
+            // A prefix of the rows, as a view of a growing segment sees it.
+            #expect(filter.rows(in: columns, count: 100).rows == want.filter { $0 < 100 }, "seed \(seed), prefix: \(text)")
         }
         // Neither trivially all nor trivially none.
         #expect(passing > 200 * 300 / 20 && passing < 200 * 300 * 19 / 20, "\(passing)")

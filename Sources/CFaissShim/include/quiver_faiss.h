@@ -56,6 +56,15 @@ int32_t quiver_topk_scan(
     int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
     char* err, size_t err_len);
 
+/* As quiver_topk_scan, over the chosen rows only: rows[0..nrows) are row numbers of `base`
+ * (a filter's passing rows), so the cost is that of nrows rows whatever the size of `base`. */
+int32_t quiver_topk_scan_rows(
+    int32_t metric, int64_t d,
+    const float* queries, int64_t nq,
+    const float* base, const int64_t* rows, int64_t nrows,
+    const uint64_t* labels, int64_t loc_base,
+    int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
+    char* err, size_t err_len);
 /* Sorts every query's hits best first (score, then label) and converts keys back to scores
  * (negating them again for inner product). The accumulator cannot be scanned into afterwards. */
 void quiver_topk_finalize(
@@ -134,6 +143,15 @@ int32_t quiver_ivf_scan(
     int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
     char* err, size_t err_len);
 
+/* Exact distances from every query to chosen rows of an IVF segment (local ids rows[0..nrows)),
+ * whichever lists hold them, into a top-k accumulator as quiver_ivf_scan. Flat codes give exact
+ * distances; SQ8 and PQ codes the distances their list scan would. For the rows a filter lets
+ * through when they are too few for a list scan to find k of them. */
+int32_t quiver_ivf_scan_rows(
+    const quiver_faiss_index* index, int32_t metric, const float* queries, int64_t nq,
+    const int64_t* rows, int64_t nrows, const uint64_t* labels, int64_t loc_base,
+    int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
+    char* err, size_t err_len);
 /* Plain FAISS search of an IVF index with nprobe (distances and labels in FAISS's conventions). */
 int32_t quiver_faiss_search_ivf(
     const quiver_faiss_index* index, int64_t nq, const float* x, int64_t k, int64_t nprobe,

@@ -1,0 +1,189 @@
+import QuiverCore
+import QuiverFilter
+import QuiverIndex
+
+/// Chooses, per segment of a view, how a search scans it, and runs the scans.
+///
+/// With a filter, every segment's passing rows are computed first (the filter's row set minus the
+/// tombstones: `SegmentState.passing`). Then, per segment:
+/// - none pass: skipped;
+/// - a growing or sealed segment: its passing rows read one by one (`exactRows`) when at most
+///   `exactRowsShareMax` of its rows pass, else one sequential pass that skips the others (`exact`);
+/// - an indexed segment: the cost of reading the passing rows one by one (`gatherCost` per row)
+///   against the cost of an IVF scan (the rows in the probed lists), with nprobe raised until the
+///   probed lists are expected to hold `passingPerQueryMin × k` passing rows. The cheaper wins.
+/// Segments of one template generation share one coarse assignment, so they probe the largest
+/// nprobe any of them needs.
+///
+/// A query for which the IVF lists held fewer than k passing rows, while k exist, is searched
+/// again exactly over every segment's passing rows: k hits come back whenever k rows pass.
+/// docs/filters.md ("The planner") has the measurements behind the constants.
+struct SearchPlanner {
+    /// Share of an exact segment's rows at or below which its passing rows are read one by one.
+    static let exactRowsShareMax = 0.25
+    /// Cost of reading one row by its position, relative to one row of a sequential list scan.
+    static let gatherCost = 2.0
+    /// Passing rows the probed lists of a segment should hold per hit wanted.
+    static let passingPerQueryMin = 4
+
+    struct SegmentScan: Sendable {
+        var strategy: SearchPlan.Strategy
+        /// `exactRows`: the rows, ascending.
+        var rows: [Int64] = []
+        /// `exact` and `ivf`: rows to skip (tombstones, and rows that fail the filter).
+        var excluded: [UInt64]?
+        var passing: Int
+    }
+
+    struct Plan: Sendable {
+        var scans: [SegmentScan]
+        /// nprobe per template generation in use.
+        var nprobes: [UInt32: Int]
+        var passing: Int
+        var filterMicroseconds: Int
+        /// Floats the scan reads per query (every scanned row, each generation's centroids).
+        var floatsPerQuery: Int
+    }
+
+    let view: CollectionView
+    let k: Int
+    let requestedNprobe: Int?
+
+    func nlist(of rows: IndexedRows) throws(QuiverError) -> Int {
+        guard let template = view.templates[rows.generation] else {
+            throw QuiverError(.internal, .internalFailure, "collection \"\(view.stored.schema.name)\": no template for generation \(rows.generation)")
+        }
+        return template.record.nlist
+    }
+
+    func baseNprobe(nlist: Int) -> Int {
+        min(nlist, requestedNprobe ?? view.stored.schema.index.nprobe ?? IndexSettings.nprobeDefault(nlist: nlist))
+    }
+
+    func plan(filter: Filter?) throws(QuiverError) -> Plan {
+        let dimension = view.stored.schema.dimension
+        let started = ContinuousClock.now
+        let passingSets: [RowBitmap?] = view.segments.map { segment in
+            guard let filter, segment.liveCount > 0 else { return nil }
+            return segment.passing(filter)
+        }
+        let filterMicroseconds = filter == nil ? 0 : Int((ContinuousClock.now - started).milliseconds * 1000)
+        var scans: [SegmentScan] = []
+        var nprobes: [UInt32: Int] = [:]
+        var floats = 0
+        var total = 0
+        for (segment, passingSet) in zip(view.segments, passingSets) {
+            let passing = passingSet?.cardinality ?? segment.liveCount
+            total += passing
+            guard passing > 0 else {
+                scans.append(SegmentScan(strategy: .skipped, passing: 0))
+                continue
+            }
+            let excluded = passingSet.map { $0.complemented().words } ?? (segment.deletedCount > 0 ? segment.deleted : nil)
+            switch segment.storage {
+            case .exact:
+                if let passingSet, Double(passing) <= Self.exactRowsShareMax * Double(segment.count) {
+                    scans.append(SegmentScan(strategy: .exactRows, rows: passingSet.rows, passing: passing))
+                    floats += passing * dimension
+                } else {
+                    scans.append(SegmentScan(strategy: .exact, excluded: excluded, passing: passing))
+                    floats += segment.count * dimension
+                }
+            case .indexed(let rows):
+                let nlist = try nlist(of: rows)
+                let base = baseNprobe(nlist: nlist)
+                guard let passingSet else {
+                    scans.append(SegmentScan(strategy: .ivf, excluded: excluded, passing: passing))
+                    nprobes[rows.generation] = max(nprobes[rows.generation] ?? 0, base)
+                    continue
+                }
+                // Lists needed to expect enough passing rows, if the filter is independent of
+                // where the vectors lie.
+                let wanted = (Self.passingPerQueryMin * k * nlist + passing - 1) / passing
+                let nprobe = min(nlist, max(base, wanted))
+                let ivfCost = Double(segment.count) * Double(nprobe) / Double(nlist)
+                if Double(passing) * Self.gatherCost <= ivfCost {
+                    scans.append(SegmentScan(strategy: .exactRows, rows: passingSet.rows, passing: passing))
+                    floats += passing * dimension
+                } else {
+                    scans.append(SegmentScan(strategy: .ivf, excluded: excluded, passing: passing))
+                    nprobes[rows.generation] = max(nprobes[rows.generation] ?? 0, nprobe)
+                }
+            }
+        }
+        for (position, segment) in view.segments.enumerated() where scans[position].strategy == .ivf {
+            guard case .indexed(let rows) = segment.storage else { continue }
+            let nlist = try nlist(of: rows)
+            floats += (segment.count * nprobes[rows.generation]! + nlist - 1) / nlist * dimension
+        }
+        for generation in nprobes.keys { floats += (view.templates[generation]?.record.nlist ?? 0) * dimension }
+        return Plan(scans: scans, nprobes: nprobes, passing: total, filterMicroseconds: filterMicroseconds, floatsPerQuery: floats)
+    }
+
+    /// Runs the plan for a slice of the queries; also returns how many were searched again
+    /// exactly because their lists held too few passing rows.
+    func execute(_ plan: Plan, queries: [Float]) throws(QuiverError) -> (hits: [[TopKAccumulator.Hit]], exactRetries: Int) {
+        let schema = view.stored.schema
+        var accumulator = TopKAccumulator(queries: queries, dimension: schema.dimension, k: k, innerProduct: schema.metric != .l2)
+        var assignments: [UInt32: IVFAssignment] = [:]
+        for (generation, nprobe) in plan.nprobes {
+            assignments[generation] = try view.templates[generation]!.index.assign(queries: queries, nprobe: nprobe)
+        }
+        for (position, segment) in view.segments.enumerated() {
+            let scan = plan.scans[position]
+            let base = ViewLocation.base(ofPosition: position)
+            switch (scan.strategy, segment.storage) {
+            case (.skipped, _):
+                continue
+            case (.exactRows, .exact(let block, _)):
+                try block.scanRows(scan.rows, locationBase: base, into: &accumulator)
+            case (.exactRows, .indexed(let rows)):
+                try rows.index.scanRows(scan.rows, labels: rows.labels, locationBase: base, into: &accumulator)
+            case (_, .exact(let block, _)):
+                try block.scan(count: segment.count, excluded: scan.excluded, locationBase: base, into: &accumulator)
+            case (_, .indexed(let rows)):
+                try rows.index.scan(
+                    assignment: assignments[rows.generation]!, labels: rows.labels, excluded: scan.excluded, locationBase: base,
+                    into: &accumulator)
+            }
+        }
+        var hits = accumulator.finish()
+        // Queries the lists left short: again over every segment's passing rows, exactly.
+        let wanted = min(k, plan.passing)
+        let short = hits.indices.filter { hits[$0].count < wanted }
+        guard !short.isEmpty else { return (hits, 0) }
+        var exactPlan = plan
+        for (position, segment) in view.segments.enumerated() where plan.scans[position].strategy == .ivf {
+            let excluded = plan.scans[position].excluded
+            exactPlan.scans[position].strategy = .exactRows
+            exactPlan.scans[position].rows = (0..<Int64(segment.count)).filter { row in
+                guard let excluded else { return true }
+                return excluded[Int(row) >> 6] & (1 << UInt64(row & 63)) == 0
+            }
+        }
+        exactPlan.nprobes = [:]
+        let dimension = schema.dimension
+        for q in short {
+            let query = Array(queries[(q * dimension)..<((q + 1) * dimension)])
+            hits[q] = try execute(exactPlan, queries: query).hits[0]
+        }
+        return (hits, short.count)
+    }
+
+    /// The per-segment report of a plan, for `explain`.
+    func report(_ plan: Plan, filter: Filter?, exactRetries: Int) -> SearchPlan {
+        let segments = zip(view.segments, plan.scans).map { segment, scan in
+            var nlist: Int?
+            var nprobe: Int?
+            if case .indexed(let rows) = segment.storage {
+                nlist = rows.index.nlist
+                if scan.strategy == .ivf { nprobe = plan.nprobes[rows.generation] }
+            }
+            return SearchPlan.Segment(
+                id: segment.id, phase: segment.phase, liveRows: segment.liveCount, passingRows: scan.passing,
+                strategy: scan.strategy, nprobe: nprobe, nlist: nlist)
+        }
+        return SearchPlan(
+            filter: filter?.description, segments: segments, exactRetries: exactRetries, filterMicroseconds: plan.filterMicroseconds)
+    }
+}
