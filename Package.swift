@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(name: "QuiverFilterTests", dependencies: ["QuiverFilter", "QuiverTesting"], exclude: ["testdata"]),
         .testTarget(
             name: "QuiverEngineTests",
-            dependencies: ["QuiverEngine", "QuiverTesting", "quiver-crash-writer"]
+            dependencies: ["QuiverEngine", "QuiverFilter", "QuiverTesting", "quiver-crash-writer"]
         ),
         .testTarget(
             name: "QuiverWireTests",

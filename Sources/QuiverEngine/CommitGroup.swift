@@ -64,7 +64,7 @@ struct CommitGroup {
             case .create(let schema): return try planCreate(schema)
             case .drop(let name): return try planDrop(name)
             case .upsert(let state, let records): return try planUpsert(state, records)
-            case .delete(let state, let ids): return try planDelete(state, ids)
+            case .delete(let state, let ids, let versions): return try planDelete(state, ids, versions: versions)
             case .seal(let state): return try planSegmentChange(state, .seal)
             case .installTemplate(let state, let template):
                 try batch.putTemplate(state.stored.id, template.record)
@@ -144,15 +144,19 @@ struct CommitGroup {
         return .upserted(inserted: records.count - replaced, replaced: replaced)
     }
 
-    private mutating func planDelete(_ state: CollectionState, _ ids: [RecordID]) throws(QuiverError) -> WriteOutcome {
+    private mutating func planDelete(
+        _ state: CollectionState, _ ids: [RecordID], versions: [RowID]?
+    ) throws(QuiverError) -> WriteOutcome {
         var pending = try changesFor(state)
         let collection = state.stored.id
         let withFields = !state.schema.fields.isEmpty
         var deleted = 0
         state.data.withLock { data in
-            for id in ids {
+            for (i, id) in ids.enumerated() {
                 guard let old = Self.current(id, pending, data) else { continue }
-                batch.deleteRow(collection, Self.rowID(of: old, pending, data), withFields: withFields)
+                let row = Self.rowID(of: old, pending, data)
+                if let versions, versions[i] != row { continue }
+                batch.deleteRow(collection, row, withFields: withFields)
                 pending.removals.append(old)
                 pending.targets[id] = .deleted
                 deleted += 1

@@ -224,7 +224,7 @@ extension Database {
 
     /// The vectors of rows: from memory for exact segments, from the view's storage snapshot for
     /// indexed ones (their IVF lists need not hold the vectors exactly).
-    private func readVectors(_ view: CollectionView, locations: [ViewLocation]) async throws(QuiverError) -> [[Float]?] {
+    func readVectors(_ view: CollectionView, locations: [ViewLocation]) async throws(QuiverError) -> [[Float]?] {
         var vectors = [[Float]?](repeating: nil, count: locations.count)
         var fromStorage: [(index: Int, row: RowID)] = []
         for (i, location) in locations.enumerated() {
@@ -249,7 +249,7 @@ extension Database {
     }
 
     /// Reads the selected fields of rows from the view's storage snapshot (on a reader thread).
-    private func readFields(
+    func readFields(
         _ view: CollectionView, locations: [ViewLocation], indices: [Int]
     ) async throws(QuiverError) -> [[String: FieldValue]] {
         let schema = view.stored.schema

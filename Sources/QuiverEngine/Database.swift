@@ -212,7 +212,7 @@ public final class Database: Sendable {
             try Self.checkIDs(ids, collection: collection)
             var seen = Set<RecordID>()
             let unique = ids.filter { seen.insert($0).inserted }
-            guard case .deleted(let count) = try await submit(.delete(state, unique)) else {
+            guard case .deleted(let count) = try await submit(.delete(state, unique, versions: nil)) else {
                 preconditionFailure("delete produced another outcome")
             }
             return count

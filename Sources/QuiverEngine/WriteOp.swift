@@ -10,7 +10,9 @@ enum WriteOp: Sendable {
     case create(CollectionSchema)
     case drop(name: String)
     case upsert(CollectionState, [ValidatedRecord])
-    case delete(CollectionState, [RecordID])
+    /// Delete these ids; with `versions`, only where the live row is still that row id (a delete
+    /// by filter removes the rows that matched, not a newer version written since).
+    case delete(CollectionState, [RecordID], versions: [RowID]?)
     /// Seal the growing segment (on request, or because it is old).
     case seal(CollectionState)
     /// Record a newly trained template generation.
@@ -24,7 +26,7 @@ enum WriteOp: Sendable {
     var recordCount: Int {
         switch self {
         case .upsert(_, let records): records.count
-        case .delete(_, let ids): ids.count
+        case .delete(_, let ids, _): ids.count
         default: 1
         }
     }
