@@ -26,6 +26,7 @@
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexScalarQuantizer.h>
 #include <faiss/clone_index.h>
+#include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 #include <faiss/invlists/InvertedLists.h>
@@ -295,6 +296,23 @@ extern "C" int32_t quiver_faiss_search_ivf(const quiver_faiss_index* index, int6
         const faiss::IndexIVF* ivf = as_ivf(index);
         faiss::SearchParametersIVF params;
         params.nprobe = nprobe;
+        ivf->search(nq, x, k, distances, reinterpret_cast<faiss::Index::idx_t*>(labels), &params);
+    });
+}
+
+extern "C" int32_t quiver_faiss_search_ivf_selected(const quiver_faiss_index* index, int64_t nq,
+                                                    const float* x, int64_t k, int64_t nprobe,
+                                                    const uint64_t* selected, int64_t selected_words,
+                                                    float* distances, int64_t* labels, char* err,
+                                                    size_t err_len) {
+    return guarded(err, err_len, [&] {
+        const faiss::IndexIVF* ivf = as_ivf(index);
+        // 64-bit words in memory are FAISS's bytes in bit order on a little-endian machine.
+        static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "bitmap layout");
+        faiss::IDSelectorBitmap selector((size_t)selected_words * 8, reinterpret_cast<const uint8_t*>(selected));
+        faiss::SearchParametersIVF params;
+        params.nprobe = nprobe;
+        params.sel = &selector;
         ivf->search(nq, x, k, distances, reinterpret_cast<faiss::Index::idx_t*>(labels), &params);
     });
 }

@@ -109,6 +109,21 @@ public final class IVFIndex: @unchecked Sendable {
         return (distances, labels)
     }
 
+    /// Plain FAISS IVF search over the ids set in `selected` (FAISS's IDSelectorBitmap; the
+    /// filtered benchmark's baseline).
+    public func searchFAISS(
+        _ queries: [Float], k: Int, nprobe: Int, selected: [UInt64]
+    ) throws(QuiverError) -> (distances: [Float], labels: [Int64]) {
+        let nq = queries.count / dimension
+        var distances = [Float](repeating: 0, count: nq * k)
+        var labels = [Int64](repeating: -1, count: nq * k)
+        try shimCall("FAISS IVF search with a selector") {
+            quiver_faiss_search_ivf_selected(
+                handle, Int64(nq), queries, Int64(k), Int64(nprobe), selected, Int64(selected.count), &distances, &labels, $0, $1)
+        }
+        return (distances, labels)
+    }
+
     /// FAISS's own serialization of the index.
     public func serialized() throws(QuiverError) -> [UInt8] {
         var data: UnsafeMutablePointer<UInt8>?

@@ -157,6 +157,12 @@ int32_t quiver_faiss_search_ivf(
     const quiver_faiss_index* index, int64_t nq, const float* x, int64_t k, int64_t nprobe,
     float* distances, int64_t* labels, char* err, size_t err_len);
 
+/* Plain FAISS search of an IVF index restricted to the ids whose bit is set in `selected` (bit i of
+ * word i/64) through FAISS's IDSelectorBitmap: the filtered-search baseline of the benchmarks. */
+int32_t quiver_faiss_search_ivf_selected(
+    const quiver_faiss_index* index, int64_t nq, const float* x, int64_t k, int64_t nprobe,
+    const uint64_t* selected, int64_t selected_words,
+    float* distances, int64_t* labels, char* err, size_t err_len);
 int64_t quiver_ivf_nlist(const quiver_faiss_index* index);
 
 /* The size of every inverted list (sizes[nlist]). */
