@@ -72,12 +72,40 @@ public enum Quiver_V1_DataService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Query" metadata.
+        public enum Query: Sendable {
+            /// Request type for "Query".
+            public typealias Input = Quiver_V1_QueryRequest
+            /// Response type for "Query".
+            public typealias Output = Quiver_V1_GetResponse
+            /// Descriptor for "Query".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.DataService"),
+                method: "Query",
+                type: .unary
+            )
+        }
+        /// Namespace for "Count" metadata.
+        public enum Count: Sendable {
+            /// Request type for "Count".
+            public typealias Input = Quiver_V1_CountRequest
+            /// Response type for "Count".
+            public typealias Output = Quiver_V1_CountResponse
+            /// Descriptor for "Count".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.DataService"),
+                method: "Count",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "quiver.v1.DataService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Upsert.descriptor,
             UpsertStream.descriptor,
             Delete.descriptor,
-            Get.descriptor
+            Get.descriptor,
+            Query.descriptor,
+            Count.descriptor
         ]
     }
 }
@@ -153,7 +181,8 @@ extension Quiver_V1_DataService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requires the write role. Deletes by id, atomically. Missing ids are ignored.
+        /// > Requires the write role. Deletes by id, or every record that passes a filter, atomically.
+        /// > Missing ids are ignored. A record rewritten after the filter was evaluated is not deleted.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Quiver_V1_DeleteRequest` messages.
@@ -184,6 +213,43 @@ extension Quiver_V1_DataService {
             request: GRPCCore.StreamingServerRequest<Quiver_V1_GetRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_GetResponse>
+
+        /// Handle the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Returns the live records that pass a filter, ascending by id, at
+        /// > most `limit`. Errors: INVALID_ARGUMENT (filter, limit, output field), NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_QueryRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_GetResponse` messages.
+        func query(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_QueryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_GetResponse>
+
+        /// Handle the "Count" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Counts the live records that pass a filter (all without one).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_CountRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_CountResponse` messages.
+        func count(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_CountRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_CountResponse>
     }
 
     /// Service protocol for the "quiver.v1.DataService" service.
@@ -243,7 +309,8 @@ extension Quiver_V1_DataService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requires the write role. Deletes by id, atomically. Missing ids are ignored.
+        /// > Requires the write role. Deletes by id, or every record that passes a filter, atomically.
+        /// > Missing ids are ignored. A record rewritten after the filter was evaluated is not deleted.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Quiver_V1_DeleteRequest` message.
@@ -274,6 +341,43 @@ extension Quiver_V1_DataService {
             request: GRPCCore.ServerRequest<Quiver_V1_GetRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Quiver_V1_GetResponse>
+
+        /// Handle the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Returns the live records that pass a filter, ascending by id, at
+        /// > most `limit`. Errors: INVALID_ARGUMENT (filter, limit, output field), NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_QueryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Quiver_V1_GetResponse` message.
+        func query(
+            request: GRPCCore.ServerRequest<Quiver_V1_QueryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Quiver_V1_GetResponse>
+
+        /// Handle the "Count" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Counts the live records that pass a filter (all without one).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_CountRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Quiver_V1_CountResponse` message.
+        func count(
+            request: GRPCCore.ServerRequest<Quiver_V1_CountRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Quiver_V1_CountResponse>
     }
 
     /// Simple service protocol for the "quiver.v1.DataService" service.
@@ -331,7 +435,8 @@ extension Quiver_V1_DataService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requires the write role. Deletes by id, atomically. Missing ids are ignored.
+        /// > Requires the write role. Deletes by id, or every record that passes a filter, atomically.
+        /// > Missing ids are ignored. A record rewritten after the filter was evaluated is not deleted.
         ///
         /// - Parameters:
         ///   - request: A `Quiver_V1_DeleteRequest` message.
@@ -362,6 +467,43 @@ extension Quiver_V1_DataService {
             request: Quiver_V1_GetRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Quiver_V1_GetResponse
+
+        /// Handle the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Returns the live records that pass a filter, ascending by id, at
+        /// > most `limit`. Errors: INVALID_ARGUMENT (filter, limit, output field), NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A `Quiver_V1_QueryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Quiver_V1_GetResponse` to respond with.
+        func query(
+            request: Quiver_V1_QueryRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Quiver_V1_GetResponse
+
+        /// Handle the "Count" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Counts the live records that pass a filter (all without one).
+        ///
+        /// - Parameters:
+        ///   - request: A `Quiver_V1_CountRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Quiver_V1_CountResponse` to respond with.
+        func count(
+            request: Quiver_V1_CountRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Quiver_V1_CountResponse
     }
 }
 
@@ -413,6 +555,28 @@ extension Quiver_V1_DataService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Quiver_V1_DataService.Method.Query.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_QueryRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_GetResponse>(),
+            handler: { request, context in
+                try await self.query(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Quiver_V1_DataService.Method.Count.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_CountRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_CountResponse>(),
+            handler: { request, context in
+                try await self.count(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -457,6 +621,28 @@ extension Quiver_V1_DataService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_GetResponse> {
         let response = try await self.get(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func query(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_QueryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_GetResponse> {
+        let response = try await self.query(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func count(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_CountRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_CountResponse> {
+        let response = try await self.count(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -512,6 +698,32 @@ extension Quiver_V1_DataService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Quiver_V1_GetResponse> {
         return GRPCCore.ServerResponse<Quiver_V1_GetResponse>(
             message: try await self.get(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func query(
+        request: GRPCCore.ServerRequest<Quiver_V1_QueryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Quiver_V1_GetResponse> {
+        return GRPCCore.ServerResponse<Quiver_V1_GetResponse>(
+            message: try await self.query(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func count(
+        request: GRPCCore.ServerRequest<Quiver_V1_CountRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Quiver_V1_CountResponse> {
+        return GRPCCore.ServerResponse<Quiver_V1_CountResponse>(
+            message: try await self.count(
                 request: request.message,
                 context: context
             ),
@@ -588,7 +800,8 @@ extension Quiver_V1_DataService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requires the write role. Deletes by id, atomically. Missing ids are ignored.
+        /// > Requires the write role. Deletes by id, or every record that passes a filter, atomically.
+        /// > Missing ids are ignored. A record rewritten after the filter was evaluated is not deleted.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Quiver_V1_DeleteRequest` message.
@@ -628,6 +841,53 @@ extension Quiver_V1_DataService {
             deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_GetResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_GetResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Returns the live records that pass a filter, ascending by id, at
+        /// > most `limit`. Errors: INVALID_ARGUMENT (filter, limit, output field), NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_QueryRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_QueryRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_GetResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func query<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_QueryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_QueryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_GetResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_GetResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Count" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Counts the live records that pass a filter (all without one).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_CountRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_CountRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_CountResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func count<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_CountRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_CountRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_CountResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_CountResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -728,7 +988,8 @@ extension Quiver_V1_DataService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requires the write role. Deletes by id, atomically. Missing ids are ignored.
+        /// > Requires the write role. Deletes by id, or every record that passes a filter, atomically.
+        /// > Missing ids are ignored. A record rewritten after the filter was evaluated is not deleted.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Quiver_V1_DeleteRequest` message.
@@ -785,6 +1046,75 @@ extension Quiver_V1_DataService {
             try await self.client.unary(
                 request: request,
                 descriptor: Quiver_V1_DataService.Method.Get.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Returns the live records that pass a filter, ascending by id, at
+        /// > most `limit`. Errors: INVALID_ARGUMENT (filter, limit, output field), NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_QueryRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_QueryRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_GetResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func query<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_QueryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_QueryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_GetResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_GetResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Quiver_V1_DataService.Method.Query.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Count" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Counts the live records that pass a filter (all without one).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_CountRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_CountRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_CountResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func count<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_CountRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_CountRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_CountResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_CountResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Quiver_V1_DataService.Method.Count.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -864,7 +1194,8 @@ extension Quiver_V1_DataService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Requires the write role. Deletes by id, atomically. Missing ids are ignored.
+    /// > Requires the write role. Deletes by id, or every record that passes a filter, atomically.
+    /// > Missing ids are ignored. A record rewritten after the filter was evaluated is not deleted.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Quiver_V1_DeleteRequest` message.
@@ -913,6 +1244,65 @@ extension Quiver_V1_DataService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_GetRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_GetResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Query" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the read role. Returns the live records that pass a filter, ascending by id, at
+    /// > most `limit`. Errors: INVALID_ARGUMENT (filter, limit, output field), NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Quiver_V1_QueryRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func query<Result>(
+        request: GRPCCore.ClientRequest<Quiver_V1_QueryRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_GetResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.query(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_QueryRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_GetResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Count" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the read role. Counts the live records that pass a filter (all without one).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Quiver_V1_CountRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func count<Result>(
+        request: GRPCCore.ClientRequest<Quiver_V1_CountRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_CountResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.count(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_CountRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_CountResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -998,7 +1388,8 @@ extension Quiver_V1_DataService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Requires the write role. Deletes by id, atomically. Missing ids are ignored.
+    /// > Requires the write role. Deletes by id, or every record that passes a filter, atomically.
+    /// > Missing ids are ignored. A record rewritten after the filter was evaluated is not deleted.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1054,6 +1445,73 @@ extension Quiver_V1_DataService.ClientProtocol {
             metadata: metadata
         )
         return try await self.get(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Query" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the read role. Returns the live records that pass a filter, ascending by id, at
+    /// > most `limit`. Errors: INVALID_ARGUMENT (filter, limit, output field), NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func query<Result>(
+        _ message: Quiver_V1_QueryRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_GetResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Quiver_V1_QueryRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.query(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Count" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the read role. Counts the live records that pass a filter (all without one).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func count<Result>(
+        _ message: Quiver_V1_CountRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_CountResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Quiver_V1_CountRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.count(
             request: request,
             options: options,
             onResponse: handleResponse

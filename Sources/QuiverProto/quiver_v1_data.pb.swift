@@ -61,8 +61,11 @@ public nonisolated struct Quiver_V1_DeleteRequest: Sendable {
 
   public var collection: String = String()
 
-  /// 1 to 100,000 ids.
+  /// 1 to 100,000 ids; or none, with `filter`.
   public var ids: [UInt64] = []
+
+  /// Instead of ids: delete every record that passes this filter expression (docs/filters.md).
+  public var filter: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -110,6 +113,58 @@ public nonisolated struct Quiver_V1_GetResponse: Sendable {
 
   /// The live records among the requested ids, in request order; missing ids are left out.
   public var records: [Quiver_V1_Record] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_QueryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  /// Filter expression (docs/filters.md); empty for all records.
+  public var filter: String = String()
+
+  /// 1 to 100,000.
+  public var limit: UInt32 = 0
+
+  /// Fields to return. Empty with `all_fields` false returns no fields.
+  public var outputFields: [String] = []
+
+  public var allFields: Bool = false
+
+  public var includeVectors: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_CountRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  /// Filter expression (docs/filters.md); empty counts every live record.
+  public var filter: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_CountResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var count: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -197,7 +252,7 @@ nonisolated extension Quiver_V1_UpsertResponse: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Quiver_V1_DeleteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeleteRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}ids\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}ids\0\u{1}filter\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -207,6 +262,7 @@ nonisolated extension Quiver_V1_DeleteRequest: SwiftProtobuf.Message, SwiftProto
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
       case 2: try { try decoder.decodeRepeatedUInt64Field(value: &self.ids) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.filter) }()
       default: break
       }
     }
@@ -219,12 +275,16 @@ nonisolated extension Quiver_V1_DeleteRequest: SwiftProtobuf.Message, SwiftProto
     if !self.ids.isEmpty {
       try visitor.visitPackedUInt64Field(value: self.ids, fieldNumber: 2)
     }
+    if !self.filter.isEmpty {
+      try visitor.visitSingularStringField(value: self.filter, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Quiver_V1_DeleteRequest, rhs: Quiver_V1_DeleteRequest) -> Bool {
     if lhs.collection != rhs.collection {return false}
     if lhs.ids != rhs.ids {return false}
+    if lhs.filter != rhs.filter {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -335,6 +395,126 @@ nonisolated extension Quiver_V1_GetResponse: SwiftProtobuf.Message, SwiftProtobu
 
   public static func ==(lhs: Quiver_V1_GetResponse, rhs: Quiver_V1_GetResponse) -> Bool {
     if lhs.records != rhs.records {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_QueryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}filter\0\u{1}limit\0\u{3}output_fields\0\u{3}all_fields\0\u{3}include_vectors\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.filter) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.outputFields) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.allFields) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.includeVectors) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    if !self.filter.isEmpty {
+      try visitor.visitSingularStringField(value: self.filter, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    if !self.outputFields.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.outputFields, fieldNumber: 4)
+    }
+    if self.allFields != false {
+      try visitor.visitSingularBoolField(value: self.allFields, fieldNumber: 5)
+    }
+    if self.includeVectors != false {
+      try visitor.visitSingularBoolField(value: self.includeVectors, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_QueryRequest, rhs: Quiver_V1_QueryRequest) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.filter != rhs.filter {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.outputFields != rhs.outputFields {return false}
+    if lhs.allFields != rhs.allFields {return false}
+    if lhs.includeVectors != rhs.includeVectors {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_CountRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CountRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}filter\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.filter) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    if !self.filter.isEmpty {
+      try visitor.visitSingularStringField(value: self.filter, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_CountRequest, rhs: Quiver_V1_CountRequest) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.filter != rhs.filter {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_CountResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CountResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.count) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.count != 0 {
+      try visitor.visitSingularUInt64Field(value: self.count, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_CountResponse, rhs: Quiver_V1_CountResponse) -> Bool {
+    if lhs.count != rhs.count {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

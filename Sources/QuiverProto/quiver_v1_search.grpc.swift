@@ -71,8 +71,8 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
-        /// > server does not support yet), DEADLINE_EXCEEDED.
+        /// > components, unknown output field, nprobe, a filter that does not parse or type-check — the
+        /// > message gives its column), NOT_FOUND, DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Quiver_V1_SearchRequest` messages.
@@ -104,8 +104,8 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
-        /// > server does not support yet), DEADLINE_EXCEEDED.
+        /// > components, unknown output field, nprobe, a filter that does not parse or type-check — the
+        /// > message gives its column), NOT_FOUND, DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Quiver_V1_SearchRequest` message.
@@ -135,8 +135,8 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
-        /// > server does not support yet), DEADLINE_EXCEEDED.
+        /// > components, unknown output field, nprobe, a filter that does not parse or type-check — the
+        /// > message gives its column), NOT_FOUND, DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
         ///   - request: A `Quiver_V1_SearchRequest` message.
@@ -220,8 +220,8 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
-        /// > server does not support yet), DEADLINE_EXCEEDED.
+        /// > components, unknown output field, nprobe, a filter that does not parse or type-check — the
+        /// > message gives its column), NOT_FOUND, DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Quiver_V1_SearchRequest` message.
@@ -266,8 +266,8 @@ extension Quiver_V1_SearchService {
         /// > Source IDL Documentation:
         /// >
         /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-        /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
-        /// > server does not support yet), DEADLINE_EXCEEDED.
+        /// > components, unknown output field, nprobe, a filter that does not parse or type-check — the
+        /// > message gives its column), NOT_FOUND, DEADLINE_EXCEEDED.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Quiver_V1_SearchRequest` message.
@@ -307,8 +307,8 @@ extension Quiver_V1_SearchService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-    /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
-    /// > server does not support yet), DEADLINE_EXCEEDED.
+    /// > components, unknown output field, nprobe, a filter that does not parse or type-check — the
+    /// > message gives its column), NOT_FOUND, DEADLINE_EXCEEDED.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Quiver_V1_SearchRequest` message.
@@ -342,8 +342,8 @@ extension Quiver_V1_SearchService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Requires the read role. Errors: INVALID_ARGUMENT (k, query count, dimension, non-finite
-    /// > components, unknown output field, nprobe), NOT_FOUND, UNIMPLEMENTED (a filter, which this
-    /// > server does not support yet), DEADLINE_EXCEEDED.
+    /// > components, unknown output field, nprobe, a filter that does not parse or type-check — the
+    /// > message gives its column), NOT_FOUND, DEADLINE_EXCEEDED.
     ///
     /// - Parameters:
     ///   - message: request message to send.

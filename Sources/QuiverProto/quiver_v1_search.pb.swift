@@ -54,7 +54,8 @@ public nonisolated struct Quiver_V1_SearchRequest: Sendable {
   /// 1 to 16,384; query count × k at most 4,194,304.
   public var k: UInt32 = 0
 
-  /// Reserved for boolean filters: must be empty.
+  /// Only records that pass this filter expression (docs/filters.md); empty for all. At most
+  /// 65,536 bytes, nesting depth 64, 4,096 values per list.
   public var filter: String = String()
 
   public var params: Quiver_V1_SearchParams {
@@ -72,6 +73,9 @@ public nonisolated struct Quiver_V1_SearchRequest: Sendable {
   public var allFields: Bool = false
 
   public var includeVectors: Bool = false
+
+  /// Return how the search ran: the filter's pass counts and each segment's strategy and nprobe.
+  public var explain: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -122,6 +126,73 @@ public nonisolated struct Quiver_V1_SearchResponse: Sendable {
   /// One per query, in query order.
   public var results: [Quiver_V1_QueryResult] = []
 
+  /// When `explain` was set.
+  public var explain: Quiver_V1_SearchExplain {
+    get {_explain ?? Quiver_V1_SearchExplain()}
+    set {_explain = newValue}
+  }
+  /// Returns true if `explain` has been explicitly set.
+  public var hasExplain: Bool {self._explain != nil}
+  /// Clears the value of `explain`. Subsequent reads from it will return its default value.
+  public mutating func clearExplain() {self._explain = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _explain: Quiver_V1_SearchExplain? = nil
+}
+
+/// How a search ran (docs/filters.md, "The planner").
+public nonisolated struct Quiver_V1_SearchExplain: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The filter in canonical prefix form; empty without one.
+  public var filter: String = String()
+
+  public var segments: [Quiver_V1_SegmentPlan] = []
+
+  /// Live rows passing the filter, all segments.
+  public var passingRows: UInt64 = 0
+
+  /// Queries searched again exactly over the passing rows because their IVF lists held fewer
+  /// than k of them.
+  public var exactRetries: UInt32 = 0
+
+  /// Time spent evaluating the filter, all segments.
+  public var filterMicros: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_SegmentPlan: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: UInt32 = 0
+
+  /// growing, sealed, indexing or indexed.
+  public var phase: String = String()
+
+  public var liveRows: UInt64 = 0
+
+  public var passingRows: UInt64 = 0
+
+  /// exact (every passing row of an in-memory segment, one pass), exact-rows (only the passing
+  /// rows), ivf (the nprobe nearest lists, passing rows only) or skipped (none pass).
+  public var strategy: String = String()
+
+  /// Lists probed (ivf only).
+  public var nprobe: UInt32 = 0
+
+  /// The segment index's lists (indexed segments only).
+  public var nlist: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -163,7 +234,7 @@ nonisolated extension Quiver_V1_SearchParams: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Quiver_V1_SearchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}queries\0\u{1}k\0\u{1}filter\0\u{1}params\0\u{3}output_fields\0\u{3}all_fields\0\u{3}include_vectors\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}queries\0\u{1}k\0\u{1}filter\0\u{1}params\0\u{3}output_fields\0\u{3}all_fields\0\u{3}include_vectors\0\u{1}explain\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -179,6 +250,7 @@ nonisolated extension Quiver_V1_SearchRequest: SwiftProtobuf.Message, SwiftProto
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.outputFields) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.allFields) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.includeVectors) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.explain) }()
       default: break
       }
     }
@@ -213,6 +285,9 @@ nonisolated extension Quiver_V1_SearchRequest: SwiftProtobuf.Message, SwiftProto
     if self.includeVectors != false {
       try visitor.visitSingularBoolField(value: self.includeVectors, fieldNumber: 8)
     }
+    if self.explain != false {
+      try visitor.visitSingularBoolField(value: self.explain, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -225,6 +300,7 @@ nonisolated extension Quiver_V1_SearchRequest: SwiftProtobuf.Message, SwiftProto
     if lhs.outputFields != rhs.outputFields {return false}
     if lhs.allFields != rhs.allFields {return false}
     if lhs.includeVectors != rhs.includeVectors {return false}
+    if lhs.explain != rhs.explain {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -307,7 +383,7 @@ nonisolated extension Quiver_V1_Hit: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Quiver_V1_SearchResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{1}explain\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -316,20 +392,139 @@ nonisolated extension Quiver_V1_SearchResponse: SwiftProtobuf.Message, SwiftProt
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._explain) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.results.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
     }
+    try { if let v = self._explain {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Quiver_V1_SearchResponse, rhs: Quiver_V1_SearchResponse) -> Bool {
     if lhs.results != rhs.results {return false}
+    if lhs._explain != rhs._explain {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_SearchExplain: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SearchExplain"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}filter\0\u{1}segments\0\u{3}passing_rows\0\u{3}exact_retries\0\u{3}filter_micros\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.filter) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.segments) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.passingRows) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.exactRetries) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.filterMicros) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.filter.isEmpty {
+      try visitor.visitSingularStringField(value: self.filter, fieldNumber: 1)
+    }
+    if !self.segments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.segments, fieldNumber: 2)
+    }
+    if self.passingRows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.passingRows, fieldNumber: 3)
+    }
+    if self.exactRetries != 0 {
+      try visitor.visitSingularUInt32Field(value: self.exactRetries, fieldNumber: 4)
+    }
+    if self.filterMicros != 0 {
+      try visitor.visitSingularUInt64Field(value: self.filterMicros, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_SearchExplain, rhs: Quiver_V1_SearchExplain) -> Bool {
+    if lhs.filter != rhs.filter {return false}
+    if lhs.segments != rhs.segments {return false}
+    if lhs.passingRows != rhs.passingRows {return false}
+    if lhs.exactRetries != rhs.exactRetries {return false}
+    if lhs.filterMicros != rhs.filterMicros {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_SegmentPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentPlan"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0\u{1}phase\0\u{3}live_rows\0\u{3}passing_rows\0\u{1}strategy\0\u{1}nprobe\0\u{1}nlist\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.segment) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.phase) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.liveRows) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.passingRows) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.strategy) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.nprobe) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.nlist) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.segment != 0 {
+      try visitor.visitSingularUInt32Field(value: self.segment, fieldNumber: 1)
+    }
+    if !self.phase.isEmpty {
+      try visitor.visitSingularStringField(value: self.phase, fieldNumber: 2)
+    }
+    if self.liveRows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.liveRows, fieldNumber: 3)
+    }
+    if self.passingRows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.passingRows, fieldNumber: 4)
+    }
+    if !self.strategy.isEmpty {
+      try visitor.visitSingularStringField(value: self.strategy, fieldNumber: 5)
+    }
+    if self.nprobe != 0 {
+      try visitor.visitSingularUInt32Field(value: self.nprobe, fieldNumber: 6)
+    }
+    if self.nlist != 0 {
+      try visitor.visitSingularUInt32Field(value: self.nlist, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_SegmentPlan, rhs: Quiver_V1_SegmentPlan) -> Bool {
+    if lhs.segment != rhs.segment {return false}
+    if lhs.phase != rhs.phase {return false}
+    if lhs.liveRows != rhs.liveRows {return false}
+    if lhs.passingRows != rhs.passingRows {return false}
+    if lhs.strategy != rhs.strategy {return false}
+    if lhs.nprobe != rhs.nprobe {return false}
+    if lhs.nlist != rhs.nlist {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

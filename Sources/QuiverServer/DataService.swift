@@ -64,8 +64,34 @@ struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
 
     func delete(request: Quiver_V1_DeleteRequest, context: ServerContext) async throws -> Quiver_V1_DeleteResponse {
         try await calls.handle(context) { () async throws(QuiverError) in
-            let deleted = try await database.delete(request.collection, ids: request.ids.map(RecordID.init(rawValue:)))
+            let deleted: Int
+            if request.filter.isEmpty {
+                deleted = try await database.delete(request.collection, ids: request.ids.map(RecordID.init(rawValue:)))
+            } else {
+                guard request.ids.isEmpty else {
+                    throw .invalid(
+                        .invalidFilter, "collection \"\(request.collection)\": delete by ids or by a filter, not both",
+                        collection: request.collection, field: "filter", value: request.filter)
+                }
+                deleted = try await database.delete(request.collection, filter: request.filter)
+            }
             return .with { $0.deleted = UInt64(deleted) }
+        }
+    }
+
+    func query(request: Quiver_V1_QueryRequest, context: ServerContext) async throws -> Quiver_V1_GetResponse {
+        try await calls.handle(context) { () async throws(QuiverError) in
+            let records = try await database.query(
+                request.collection, filter: request.filter.isEmpty ? nil : request.filter, limit: Int(request.limit),
+                includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields))
+            return .with { $0.records = records.map(Quiver_V1_Record.init) }
+        }
+    }
+
+    func count(request: Quiver_V1_CountRequest, context: ServerContext) async throws -> Quiver_V1_CountResponse {
+        try await calls.handle(context) { () async throws(QuiverError) in
+            let count = try await database.count(request.collection, filter: request.filter.isEmpty ? nil : request.filter)
+            return .with { $0.count = UInt64(count) }
         }
     }
 

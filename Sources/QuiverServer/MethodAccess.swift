@@ -16,6 +16,8 @@ enum MethodAccess {
         Quiver_V1_DataService.Method.UpsertStream.descriptor: .write,
         Quiver_V1_DataService.Method.Delete.descriptor: .write,
         Quiver_V1_DataService.Method.Get.descriptor: .read,
+        Quiver_V1_DataService.Method.Query.descriptor: .read,
+        Quiver_V1_DataService.Method.Count.descriptor: .read,
         Quiver_V1_SearchService.Method.Search.descriptor: .read,
     ]
 

@@ -11,19 +11,15 @@ struct SearchService: Quiver_V1_SearchService.SimpleServiceProtocol {
     func search(request: Quiver_V1_SearchRequest, context: ServerContext) async throws -> Quiver_V1_SearchResponse {
         try await calls.handle(context) { () async throws(QuiverError) in
             let collection = request.collection
-            guard request.filter.isEmpty else {
-                throw QuiverError(
-                    .unimplemented, .notImplemented, "filters are not supported by this server yet",
-                    collection: collection, field: "filter", value: request.filter)
-            }
             let dimension = try database.describeCollection(collection).schema.dimension
             let queries = try PackedVectors.decodeRows(request.queries, dimension: dimension, what: "queries", collection: collection)
             let options = SearchOptions(
                 includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields),
-                nprobe: request.params.nprobe > 0 ? Int(request.params.nprobe) : nil)
-            let results = try await database.search(collection, queries: queries, k: Int(request.k), options: options)
+                nprobe: request.params.nprobe > 0 ? Int(request.params.nprobe) : nil, filter: request.filter.isEmpty ? nil : request.filter)
+            let (results, plan) = try await database.explainedSearch(collection, queries: queries, k: Int(request.k), options: options)
             let withHits = options.includeVectors || options.fields != .none
             return .with { response in
+                if request.explain { response.explain = Quiver_V1_SearchExplain(plan) }
                 response.results = results.map { hits in
                     .with { result in
                         result.ids = hits.map(\.id.rawValue)
