@@ -214,10 +214,61 @@ public struct QuiverClient: Sendable {
         return ids.map { byID[$0] }
     }
 
+    /// Deletes every live record that passes `filter` (docs/filters.md), atomically.
+    public func delete(_ collection: String, filter: String) async throws(QuiverError) -> Int {
+        let response = try await call {
+            try await data.delete(
+                .with {
+                    $0.collection = collection
+                    $0.filter = filter
+                }, metadata: metadata, options: callOptions)
+        }
+        return Int(response.deleted)
+    }
+
+    /// The live records that pass `filter` (all when `nil`), ascending by id, at most `limit`.
+    public func query(
+        _ collection: String, filter: String?, limit: Int, includeVectors: Bool = false, fields: FieldSelection = .all
+    ) async throws(QuiverError) -> [StoredRecord] {
+        let response = try await call {
+            try await data.query(
+                .with {
+                    $0.collection = collection
+                    $0.filter = filter ?? ""
+                    $0.limit = UInt32(clamping: limit)
+                    $0.includeVectors = includeVectors
+                    fields.apply(names: &$0.outputFields, all: &$0.allFields)
+                }, metadata: metadata, options: callOptions)
+        }
+        var records: [StoredRecord] = []
+        for record in response.records { records.append(try record.toStoredRecord(collection: collection)) }
+        return records
+    }
+
+    /// The number of live records that pass `filter` (all when `nil`).
+    public func count(_ collection: String, filter: String? = nil) async throws(QuiverError) -> Int {
+        let response = try await call {
+            try await data.count(
+                .with {
+                    $0.collection = collection
+                    $0.filter = filter ?? ""
+                }, metadata: metadata, options: callOptions)
+        }
+        return Int(response.count)
+    }
+
     /// k-nearest-neighbour search; one hit list per query, best first.
     public func search(
         _ collection: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions()
     ) async throws(QuiverError) -> [[SearchHit]] {
+        try await explainedSearch(collection, queries: queries, k: k, options: options, explain: false).hits
+    }
+
+    /// `search`, with the server's plan when `explain` is set: the filter's pass counts and each
+    /// segment's strategy and nprobe.
+    public func explainedSearch(
+        _ collection: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions(), explain: Bool = true
+    ) async throws(QuiverError) -> (hits: [[SearchHit]], plan: SearchPlan?) {
         let request = Quiver_V1_SearchRequest.with {
             $0.collection = collection
             $0.queries = PackedVectors.encode(queries)
@@ -225,6 +276,8 @@ public struct QuiverClient: Sendable {
             $0.includeVectors = options.includeVectors
             options.fields.apply(names: &$0.outputFields, all: &$0.allFields)
             if let nprobe = options.nprobe { $0.params.nprobe = UInt32(clamping: nprobe) }
+            $0.filter = options.filter ?? ""
+            $0.explain = explain
         }
         let response = try await call { try await searcher.search(request, metadata: metadata, options: callOptions) }
         var results: [[SearchHit]] = []
@@ -245,7 +298,7 @@ public struct QuiverClient: Sendable {
             }
             results.append(hits)
         }
-        return results
+        return (results, response.hasExplain ? response.explain.domain : nil)
     }
 }
 

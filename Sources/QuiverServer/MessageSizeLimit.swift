@@ -53,6 +53,8 @@ struct QuiverServices: RegistrableRPCService {
         router.register(D.UpsertStream.descriptor, limit) { try await data.upsertStream(request: $0, context: $1) }
         router.register(D.Delete.descriptor, limit) { try await data.delete(request: $0, context: $1) }
         router.register(D.Get.descriptor, limit) { try await data.get(request: $0, context: $1) }
+        router.register(D.Query.descriptor, limit) { try await data.query(request: $0, context: $1) }
+        router.register(D.Count.descriptor, limit) { try await data.count(request: $0, context: $1) }
         router.register(S.Search.descriptor, limit) { try await search.search(request: $0, context: $1) }
         router.register(A.Health.descriptor, limit) { try await admin.health(request: $0, context: $1) }
         router.register(A.Stats.descriptor, limit) { try await admin.stats(request: $0, context: $1) }

@@ -121,11 +121,21 @@ final class Progress: Sendable {
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print records by id (JSON, one per line).",
-        discussion: "Missing ids are reported as {\"id\": N, \"missing\": true} with --json, or on standard error.")
+        abstract: "Print records by id, or those that pass a filter (JSON, one per line).",
+        discussion: """
+            By id: missing ids are reported as {"id": N, "missing": true} with --json, or on \
+            standard error. With --filter (and no ids): the records that pass it, ascending by id, \
+            at most --limit (docs/filters.md has the expression language).
+            """)
 
     @Argument(help: "Collection name.") var name: String
-    @Argument(help: "Record ids.") var ids: [UInt64]
+    @Argument(help: "Record ids (none with --filter).") var ids: [UInt64] = []
+
+    @Option(help: ArgumentHelp("Records that pass this filter expression instead of ids.", valueName: "expression"))
+    var filter: String?
+
+    @Option(help: "With --filter: at most this many records, 1–100000.")
+    var limit = 100
 
     @Option(name: .customLong("field"), help: "Only these fields (repeatable; default all).")
     var fields: [String] = []
@@ -135,7 +145,20 @@ struct Get: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
+    func validate() throws {
+        guard ids.isEmpty != (filter == nil) else { throw ValidationError("give record ids or --filter, not both") }
+        guard (1...Limits.idsPerCallMax).contains(limit) else { throw ValidationError("--limit must be between 1 and \(Limits.idsPerCallMax)") }
+    }
+
     func run() async throws {
+        let selection: FieldSelection = fields.isEmpty ? .all : .only(fields)
+        if let filter {
+            let records = try await client.run {
+                try await $0.query(name, filter: filter, limit: limit, includeVectors: !noVectors, fields: selection)
+            }
+            for record in records { client.print(RecordFormat.json(record)) }
+            return
+        }
         let recordIDs = ids.map { RecordID($0) }
         let records = try await client.run {
             try await $0.get(name, ids: recordIDs, includeVectors: !noVectors, fields: fields.isEmpty ? .all : .only(fields))
@@ -153,14 +176,48 @@ struct Get: AsyncParsableCommand {
 }
 
 struct Delete: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete records by id (atomically).")
+    static let configuration = CommandConfiguration(
+        abstract: "Delete records by id, or every record that passes a filter (atomically).")
 
     @Argument(help: "Collection name.") var name: String
-    @Argument(help: "Record ids.") var ids: [UInt64]
+    @Argument(help: "Record ids (none with --filter).") var ids: [UInt64] = []
+
+    @Option(help: ArgumentHelp("Delete every record that passes this filter expression.", valueName: "expression"))
+    var filter: String?
+
+    @OptionGroup var client: ClientOptions
+
+    func validate() throws {
+        guard ids.isEmpty != (filter == nil) else { throw ValidationError("give record ids or --filter, not both") }
+    }
+
+    func run() async throws {
+        let deleted = try await client.run { quiver in
+            if let filter { return try await quiver.delete(name, filter: filter) }
+            return try await quiver.delete(name, ids: ids.map { RecordID($0) })
+        }
+        if client.json {
+            client.print(.object([("deleted", .int(Int64(deleted)))]))
+        } else if filter != nil {
+            print("deleted \(deleted) records")
+        } else {
+            print("deleted \(deleted) of \(ids.count) ids")
+        }
+    }
+}
+
+struct Count: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Count the live records, or those that pass a filter.")
+
+    @Argument(help: "Collection name.") var name: String
+
+    @Option(help: ArgumentHelp("Count only records that pass this filter expression.", valueName: "expression"))
+    var filter: String?
+
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let deleted = try await client.run { try await $0.delete(name, ids: ids.map { RecordID($0) }) }
-        if client.json { client.print(.object([("deleted", .int(Int64(deleted)))])) } else { print("deleted \(deleted) of \(ids.count) ids") }
+        let count = try await client.run { try await $0.count(name, filter: filter) }
+        if client.json { client.print(.object([("count", .int(Int64(count)))])) } else { print(count) }
     }
 }

@@ -10,7 +10,10 @@ struct Search: AsyncParsableCommand {
             Give one query with --vector, or many with --queries (.fvecs or .npy float32). Scores \
             are squared L2 distances for l2 (smaller is better) and similarities for ip and cosine. \
             With --json, one object per query per line: {"ids": [...], "scores": [...]} plus \
-            "fields" and "vectors" (parallel to "ids") when requested.
+            "fields" and "vectors" (parallel to "ids") when requested, and "explain" with --explain. \
+            --filter restricts the hits to records that pass a boolean expression over the \
+            collection's fields, e.g. 'year >= 2020 and labels contains "news"' (docs/filters.md); \
+            k hits come back whenever k records pass.
             """)
 
     @Argument(help: "Collection name.") var name: String
@@ -35,6 +38,12 @@ struct Search: AsyncParsableCommand {
 
     @Option(help: "Coarse lists probed in indexed segments (default: the collection's; nlist or more is exact with flat codes).")
     var nprobe: Int?
+
+    @Option(help: ArgumentHelp("Only records that pass this filter expression.", valueName: "expression"))
+    var filter: String?
+
+    @Flag(help: "Print how the search ran: rows passing the filter and each segment's strategy and nprobe.")
+    var explain = false
 
     @OptionGroup var client: ClientOptions
 
@@ -62,23 +71,25 @@ struct Search: AsyncParsableCommand {
             return try VectorFiles.readVectors(queries!).vectors
         }
         let selection: FieldSelection = allFields ? .all : fields.isEmpty ? .none : .only(fields)
-        let options = SearchOptions(includeVectors: includeVectors, fields: selection, nprobe: nprobe)
+        let options = SearchOptions(includeVectors: includeVectors, fields: selection, nprobe: nprobe, filter: filter)
         try await client.run { quiver in
             var offset = 0
             while offset < queryVectors.count {
                 let slice = Array(queryVectors[offset..<min(offset + Self.queriesPerRequest, queryVectors.count)])
-                let results = try await quiver.search(name, queries: slice, k: k, options: options)
-                for (i, hits) in results.enumerated() { emit(query: offset + i, hits: hits, options: options) }
+                let (results, plan) = try await quiver.explainedSearch(name, queries: slice, k: k, options: options, explain: explain)
+                for (i, hits) in results.enumerated() { emit(query: offset + i, hits: hits, options: options, plan: plan) }
+                if let plan, !client.json { Self.printPlan(plan) }
                 offset += slice.count
             }
         }
     }
 
-    private func emit(query: Int, hits: [SearchHit], options: SearchOptions) {
+    private func emit(query: Int, hits: [SearchHit], options: SearchOptions, plan: SearchPlan?) {
         if client.json {
             var pairs: [(String, JSONValue)] = [
                 ("ids", .array(hits.map { .uint($0.id.rawValue) })), ("scores", .array(hits.map { .float($0.score) })),
             ]
+            if let plan { pairs.append(("explain", Self.json(plan))) }
             if options.fields != .none { pairs.append(("fields", .array(hits.map { RecordFormat.json($0.fields ?? [:]) }))) }
             if options.includeVectors { pairs.append(("vectors", .array(hits.map { RecordFormat.json($0.vector ?? []) }))) }
             client.print(.object(pairs))
@@ -95,5 +106,35 @@ struct Search: AsyncParsableCommand {
         if options.fields != .none { header.append("FIELDS") }
         if options.includeVectors { header.append("VECTOR") }
         print(Table.render(header: header, rows: rows.map { ["  " + $0[0]] + $0.dropFirst() }))
+    }
+
+    static func json(_ plan: SearchPlan) -> JSONValue {
+        .object([
+            ("filter", plan.filter.map { .string($0) } ?? .null), ("passing_rows", .int(Int64(plan.passingRows))),
+            ("exact_retries", .int(Int64(plan.exactRetries))), ("filter_micros", .int(Int64(plan.filterMicroseconds))),
+            (
+                "segments",
+                .array(
+                    plan.segments.map { segment in
+                        .object([
+                            ("segment", .uint(UInt64(segment.id.rawValue))), ("phase", .string(segment.phase.rawValue)),
+                            ("live_rows", .int(Int64(segment.liveRows))), ("passing_rows", .int(Int64(segment.passingRows))),
+                            ("strategy", .string(segment.strategy.rawValue)), ("nprobe", segment.nprobe.map { .int(Int64($0)) } ?? .null),
+                            ("nlist", segment.nlist.map { .int(Int64($0)) } ?? .null),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    static func printPlan(_ plan: SearchPlan) {
+        print("plan: filter \(plan.filter ?? "none"), \(plan.passingRows) rows pass, evaluated in \(plan.filterMicroseconds) µs, \(plan.exactRetries) exact retries")
+        let rows = plan.segments.map { segment in
+            [
+                "  " + String(segment.id.rawValue), segment.phase.rawValue, String(segment.liveRows), String(segment.passingRows),
+                segment.strategy.rawValue, segment.nprobe.map(String.init) ?? "-", segment.nlist.map(String.init) ?? "-",
+            ]
+        }
+        print(Table.render(header: ["  SEGMENT", "PHASE", "LIVE", "PASSING", "STRATEGY", "NPROBE", "NLIST"], rows: rows))
     }
 }

@@ -219,6 +219,67 @@ import Testing
         try await server.stop()
     }
 
+    /// Filters through the CLI binary and a real server: count, get and delete by filter, and a
+    /// filtered search with --explain, each checked against the records the test wrote.
+    @Test func filtersOverTheWire() async throws {
+        let server = try await TestServer()
+        let files = TemporaryDirectory()
+        let s = ["--server", server.address]
+        var run = try await Self.quiver(
+            ["collection", "create", "f", "--dim", "4", "--metric", "l2", "--field", "year:int64", "--field", "labels:tags"] + s)
+        #expect(run.status == 0, "\(run.stderr)")
+        var rng = SeededRandom(seed: 5)
+        var records: [(id: Int, vector: [Float], year: Int, labels: [String])] = []
+        var lines: [String] = []
+        for id in 0..<300 {
+            let vector = (0..<4).map { _ in Float(Int.random(in: -9...9, using: &rng)) }
+            let year = Int.random(in: 0..<10, using: &rng)
+            let labels = ["a", "b", "c"].filter { _ in Bool.random(using: &rng) }
+            records.append((id, vector, year, labels))
+            let tags = labels.map { "\"\($0)\"" }.joined(separator: ",")
+            lines.append("{\"id\": \(id), \"vector\": [\(vector.map { String(Int($0)) }.joined(separator: ","))], \"fields\": {\"year\": \(year), \"labels\": [\(tags)]}}")
+        }
+        try lines.joined(separator: "\n").write(toFile: files.child("r.jsonl"), atomically: true, encoding: .utf8)
+        run = try await Self.quiver(["upsert", "f", files.child("r.jsonl")] + s)
+        #expect(run.status == 0, "\(run.stderr)")
+
+        let filter = "year >= 5 and labels contains \"a\""
+        let passing = records.filter { $0.year >= 5 && $0.labels.contains("a") }
+        run = try await Self.quiver(["count", "f", "--filter", filter, "--json"] + s)
+        #expect((try run.json() as? [String: Any])?["count"] as? Int == passing.count, "\(run.stdout) \(run.stderr)")
+
+        run = try await Self.quiver(["get", "f", "--filter", filter, "--limit", "3", "--json"] + s)
+        let got = try run.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(got.compactMap { $0?["id"] as? Int } == passing.prefix(3).map(\.id), "\(run.stdout) \(run.stderr)")
+
+        // A filtered search: the hits are the nearest passing records (brute force here).
+        let query: [Float] = [1, 2, 3, 4]
+        run = try await Self.quiver(["search", "f", "--vector", "1,2,3,4", "-k", "5", "--filter", filter, "--explain", "--json"] + s)
+        let result = try #require(try run.json() as? [String: Any], "\(run.stderr)")
+        func distance(_ v: [Float]) -> Float { zip(v, query).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
+        let want = passing.sorted { (distance($0.vector), $0.id) < (distance($1.vector), $1.id) }.prefix(5).map(\.id)
+        #expect(result["ids"] as? [Int] == Array(want))
+        let explain = try #require(result["explain"] as? [String: Any])
+        #expect(explain["passing_rows"] as? Int == passing.count)
+        let segments = try #require(explain["segments"] as? [[String: Any]])
+        #expect(segments.count == 1 && segments[0]["strategy"] as? String != nil && segments[0]["passing_rows"] as? Int == passing.count)
+        run = try await Self.quiver(["search", "f", "--vector", "1,2,3,4", "--filter", filter, "--explain"] + s)
+        #expect(run.stdout.contains("STRATEGY") && run.stdout.contains("\(passing.count) rows pass"), "\(run.stdout)")
+
+        // A filter that does not type-check is refused with its position.
+        run = try await Self.quiver(["search", "f", "--vector", "1,2,3,4", "--filter", "year == \"x\""] + s)
+        #expect(run.status != 0 && run.stderr.contains("column 9"), "\(run.stderr)")
+
+        let doomed = records.filter { $0.year < 2 }.count
+        run = try await Self.quiver(["delete", "f", "--filter", "year < 2", "--json"] + s)
+        #expect((try run.json() as? [String: Any])?["deleted"] as? Int == doomed, "\(run.stdout) \(run.stderr)")
+        run = try await Self.quiver(["count", "f"] + s)
+        #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(records.count - doomed))
+        run = try await Self.quiver(["delete", "f", "1", "--filter", "year < 2"] + s)
+        #expect(run.status != 0 && run.stderr.contains("not both"))
+        try await server.stop()
+    }
+
     @Test func apiKeyFromTheEnvironment() async throws {
         let dir = TemporaryDirectory()
         let key = "admin-key-for-the-cli-test"

@@ -66,23 +66,23 @@ import Testing
         try await server.stop()
     }
 
-    @Test func filtersAreUnimplementedNotIgnored() async throws {
+    @Test func badFiltersAreInvalidArgumentsWithTheirColumn() async throws {
         let server = try await TestServer()
-        try await server.withClient { client async throws in try await Self.prepare(client) }
-        // Straight through the generated client: QuiverClient does not expose these fields yet.
-        try await Self.withRawClient(server) { grpc in
-            let search = Quiver_V1_SearchService.Client(wrapping: grpc)
-            for request in [
-                Quiver_V1_SearchRequest.with { $0.collection = "v"; $0.k = 1; $0.queries = PackedVectors.encode([1, 2, 3, 4]); $0.filter = "n > 1" }
-            ] {
+        try await server.withClient { client async throws in
+            try await Self.prepare(client)
+            for filter in ["missing > 1", "(", "\"unterminated"] {
                 do {
-                    _ = try await search.search(request)
-                    Issue.record("accepted \(request)")
-                } catch let error as RPCError {
-                    #expect(error.code == .unimplemented)
-                    #expect(WireError.quiverError(error).reason == .notImplemented)
+                    _ = try await client.search("v", queries: [[1, 2, 3, 4]], k: 1, options: SearchOptions(filter: filter))
+                    Issue.record("accepted \(filter)")
+                } catch let error as QuiverError {
+                    #expect(error.code == .invalidArgument && error.reason == .invalidFilter, "\(error)")
+                    #expect(error.message.contains("column") && error.collection == "v" && error.field == "filter", "\(error.message)")
                 }
             }
+            // Still serving, and nothing was deleted by a refused delete.
+            let before = try await client.count("v")
+            await #expect(throws: QuiverError.self) { try await client.delete("v", filter: "missing > 1") }
+            #expect(try await client.count("v") == before)
         }
         try await server.stop()
     }
