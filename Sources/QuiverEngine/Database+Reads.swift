@@ -137,7 +137,7 @@ extension Database {
         let queryCount = queries.count / dimension
         let slices = max(1, min(readers.threadCount, queryCount / ComputeThreads.blasQueryThreshold))
         let perSlice = (queryCount + slices - 1) / slices
-        let planner = SearchPlanner(view: view, k: k, requestedNprobe: requested)
+        let planner = SearchPlanner(view: view, k: k, requestedNprobe: requested, settings: planner)
 
         if slices == 1 {
             // Without a filter, planning is a pass over the segment list: done here, it also

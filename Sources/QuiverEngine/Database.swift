@@ -23,6 +23,7 @@ public final class Database: Sendable {
     let maintenance: BlockingPool
     let maintainer: SegmentMaintainer
     let logger: Logger
+    let planner: PlannerSettings
     private let lifecycle = Mutex(Lifecycle())
 
     private struct Lifecycle {
@@ -38,6 +39,7 @@ public final class Database: Sendable {
         readers = BlockingPool(threads: options.searchThreads)
         maintenance = BlockingPool(threads: 1)
         logger = options.logger
+        planner = options.planner
         // The commit queue tells the worker about sealed segments; the worker publishes through
         // the commit queue. The box breaks the cycle at construction.
         let box = MaintainerBox()

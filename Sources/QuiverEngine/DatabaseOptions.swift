@@ -15,6 +15,8 @@ public struct DatabaseOptions: Sendable {
     /// compaction by policy). Default `true`; tests that want to control every seal turn it off.
     /// Segments that fill up are indexed either way.
     public var backgroundWork: Bool
+    /// The search planner's cost constants. Default `PlannerSettings()`.
+    public var planner: PlannerSettings
     public var logger: Logger
 
     public init(
@@ -22,8 +24,10 @@ public struct DatabaseOptions: Sendable {
         searchThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
         storageBackgroundJobs: Int = 2,
         backgroundWork: Bool = true,
+        planner: PlannerSettings = PlannerSettings(),
         logger: Logger = Logger(label: "quiver.engine")
     ) {
+        self.planner = planner
         self.syncPolicy = syncPolicy
         self.searchThreads = max(1, searchThreads)
         self.storageBackgroundJobs = max(1, storageBackgroundJobs)

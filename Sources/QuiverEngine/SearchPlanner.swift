@@ -11,7 +11,8 @@ import QuiverIndex
 ///   `exactRowsShareMax` of its rows pass, else one sequential pass that skips the others (`exact`);
 /// - an indexed segment: the cost of reading the passing rows one by one (`gatherCost` per row)
 ///   against the cost of an IVF scan (the rows in the probed lists), with nprobe raised until the
-///   probed lists are expected to hold `passingPerQueryMin × k` passing rows. The cheaper wins.
+///   probed lists are expected to hold `passingPerHitMin × k` passing rows. The cheaper wins.
+/// (The constants are `PlannerSettings`.)
 /// Segments of one template generation share one coarse assignment, so they probe the largest
 /// nprobe any of them needs.
 ///
@@ -19,13 +20,6 @@ import QuiverIndex
 /// again exactly over every segment's passing rows: k hits come back whenever k rows pass.
 /// docs/filters.md ("The planner") has the measurements behind the constants.
 struct SearchPlanner {
-    /// Share of an exact segment's rows at or below which its passing rows are read one by one.
-    static let exactRowsShareMax = 0.25
-    /// Cost of reading one row by its position, relative to one row of a sequential list scan.
-    static let gatherCost = 2.0
-    /// Passing rows the probed lists of a segment should hold per hit wanted.
-    static let passingPerQueryMin = 4
-
     struct SegmentScan: Sendable {
         var strategy: SearchPlan.Strategy
         /// `exactRows`: the rows, ascending.
@@ -48,6 +42,7 @@ struct SearchPlanner {
     let view: CollectionView
     let k: Int
     let requestedNprobe: Int?
+    let settings: PlannerSettings
 
     func nlist(of rows: IndexedRows) throws(QuiverError) -> Int {
         guard let template = view.templates[rows.generation] else {
@@ -82,7 +77,7 @@ struct SearchPlanner {
             let excluded = passingSet.map { $0.complemented().words } ?? (segment.deletedCount > 0 ? segment.deleted : nil)
             switch segment.storage {
             case .exact:
-                if let passingSet, Double(passing) <= Self.exactRowsShareMax * Double(segment.count) {
+                if let passingSet, Double(passing) <= settings.exactRowsShareMax * Double(segment.count) {
                     scans.append(SegmentScan(strategy: .exactRows, rows: passingSet.rows, passing: passing))
                     floats += passing * dimension
                 } else {
@@ -99,10 +94,10 @@ struct SearchPlanner {
                 }
                 // Lists needed to expect enough passing rows, if the filter is independent of
                 // where the vectors lie.
-                let wanted = (Self.passingPerQueryMin * k * nlist + passing - 1) / passing
+                let wanted = (settings.passingPerHitMin * k * nlist + passing - 1) / passing
                 let nprobe = min(nlist, max(base, wanted))
                 let ivfCost = Double(segment.count) * Double(nprobe) / Double(nlist)
-                if Double(passing) * Self.gatherCost <= ivfCost {
+                if Double(passing) * settings.gatherCost <= ivfCost {
                     scans.append(SegmentScan(strategy: .exactRows, rows: passingSet.rows, passing: passing))
                     floats += passing * dimension
                 } else {

@@ -38,6 +38,9 @@ struct BenchFilter: AsyncParsableCommand {
     @Option(help: "Standard deviation of each coordinate around its cluster centre.")
     var spread: Float = 0.35
 
+    @Flag(help: "Also time each indexed-segment strategy forced (exact-rows, IVF) at selectivities around the planner's switch point.")
+    var calibrate = false
+
     @OptionGroup var common: BenchCommon
 
     struct Case {
@@ -255,5 +258,62 @@ struct BenchFilter: AsyncParsableCommand {
         }
         print("count by filter over \(count) rows: median \(String(format: "%.3f", Percentile.median(countLatencies) * 1000)) ms (all five filters)")
         try await database.close()
+
+        // Restart with fields: every segment's columns and indexes are rebuilt from storage.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        child.arguments = ["bench", "open", workDir]
+        let output = Pipe()
+        child.standardOutput = output
+        try child.run()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        print(report.trimmingCharacters(in: .whitespacesAndNewlines))
+        print("  (raw vectors \(count * dimension * 4 >> 20) MiB; the fields add columns and indexes rebuilt on open)")
+
+        guard calibrate else { return }
+        // Each strategy forced, at selectivities around the switch: the planner's choice should
+        // follow the faster one.
+        print("")
+        print("calibration: indexed segments forced to one strategy (single queries, medians; default nprobe \(nprobe)):")
+        print("  pass    exact-rows p50 ms (recall)   ivf p50 ms (recall, nprobe)   planner's choice")
+        let shares = [10, 30, 100, 300, 1_000]
+        var figures: [Int: [String: (p50: Double, recall: Double, nprobe: Int?)]] = [:]
+        for (label, settings) in [("exact-rows", PlannerSettings(gatherCost: 0)), ("ivf", PlannerSettings(gatherCost: .infinity)), ("planner", PlannerSettings())] {
+            var options = BenchEngine.options(.always)
+            options.planner = settings
+            let reopened = try await Database.open(path: workDir, options: options)
+            for bound in shares {
+                let expected = try truth({ $0 < bound }, share: Double(bound) / 10_000)
+                var latencies: [Double] = []
+                var hits: [[Int64]] = []
+                var nprobeUsed: Int?
+                var strategy = ""
+                for query in querySet.prefix(200) {
+                    let t = ContinuousClock.now
+                    let (result, plan) = try await reopened.explainedSearch(
+                        "bench", queries: [query], k: 10, options: SearchOptions(filter: "bucket < \(bound)"))
+                    latencies.append((ContinuousClock.now - t).seconds)
+                    hits.append(result[0].map { Int64($0.id.rawValue) })
+                    nprobeUsed = plan.segments.compactMap(\.nprobe).max()
+                    strategy = Set(plan.segments.map(\.strategy.rawValue)).sorted().joined(separator: "+")
+                }
+                let measured = (Percentile.median(latencies) * 1000, recall(hits, Array(expected.prefix(200))), nprobeUsed)
+                figures[bound, default: [:]][label] = measured
+                if label == "planner" { figures[bound, default: [:]]["choice:" + strategy] = measured }
+            }
+            try await reopened.close()
+        }
+        for bound in shares {
+            let row = figures[bound]!
+            let exactRows = row["exact-rows"]!
+            let ivf = row["ivf"]!
+            let choice = row.keys.first { $0.hasPrefix("choice:") }.map { String($0.dropFirst(7)) } ?? "?"
+            print(
+                "  \(String(format: "%.1f%%", Double(bound) / 100).padding(toLength: 7, withPad: " ", startingAt: 0)) "
+                    + "\(String(format: "%.3f", exactRows.p50)) (\(String(format: "%.3f", exactRows.recall)))              "
+                    + "\(String(format: "%.3f", ivf.p50)) (\(String(format: "%.3f", ivf.recall)), \(ivf.nprobe ?? 0))          "
+                    + "\(choice), \(String(format: "%.3f", row["planner"]!.p50)) ms")
+        }
     }
 }

@@ -42,4 +42,19 @@ import Testing
         let full = text.split(separator: "\n").first { $0.hasPrefix("  \(nlist) ") }
         #expect(full?.contains("1.0000 / 1.0000") == true, "\(full ?? "no nprobe = nlist (\(nlist)) line")\n\(text)")
     }
+
+    /// The quick filter run: every selectivity, the restart and the calibration print; the
+    /// planner (whatever it chooses) is exact on this small collection at every selectivity, since
+    /// every recall is measured against the exact filtered top 10.
+    @Test func benchFilterQuickRunPrintsEverySection() async throws {
+        let bench = try ChildProcess("quiver", arguments: ["bench", "filter", "--quick", "--calibrate"])
+        let exit = try await bench.waitForExit(timeout: .seconds(600))
+        let text = bench.stdout
+        #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
+        for line in ["ingest with 4 fields", "  all ", "  50% ", "  10% ", "  1% ", "  0.1% ", "  0.01% ", "lowest recall@10",
+                     "count by filter", "restart: 20000 rows ready", "calibration:"] {
+            #expect(text.contains(line), "missing \(line)")
+        }
+        #expect(text.contains("lowest recall@10 1.0000"), "\(text)")
+    }
 }

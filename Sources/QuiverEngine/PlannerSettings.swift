@@ -1,0 +1,21 @@
+/// The search planner's cost constants (docs/filters.md, "The planner"). The defaults come from
+/// `quiver bench filter --calibrate`, which times each strategy forced at several selectivities;
+/// they are settings so that an operator can move the switch points for their hardware.
+public struct PlannerSettings: Sendable, Hashable {
+    /// Cost of reading one row by its position (exact over chosen rows) relative to one row of a
+    /// sequential IVF list scan. Higher values favour the list scan. Default 2. `0` always reads
+    /// the passing rows of an indexed segment; `.infinity` never does (both only for measuring).
+    public var gatherCost: Double
+    /// Share of a growing or sealed segment's rows at or below which only its passing rows are
+    /// read; above it the whole segment is scanned sequentially, skipping the others. Default 0.25.
+    public var exactRowsShareMax: Double
+    /// Passing rows the probed IVF lists of a segment should hold per hit wanted; nprobe is raised
+    /// until they are expected to (for filters independent of where vectors lie). Default 4.
+    public var passingPerHitMin: Int
+
+    public init(gatherCost: Double = 2, exactRowsShareMax: Double = 0.25, passingPerHitMin: Int = 4) {
+        self.gatherCost = max(0, gatherCost)
+        self.exactRowsShareMax = min(1, max(0, exactRowsShareMax))
+        self.passingPerHitMin = max(1, passingPerHitMin)
+    }
+}
