@@ -269,7 +269,7 @@ struct BenchFilter: AsyncParsableCommand {
         let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         child.waitUntilExit()
         print(report.trimmingCharacters(in: .whitespacesAndNewlines))
-        print("  (raw vectors \(count * dimension * 4 >> 20) MiB; the fields add columns and indexes rebuilt on open)")
+        print("  (raw vectors \((count * dimension * 4) >> 20) MiB; the fields add columns and indexes rebuilt on open)")
 
         guard calibrate else { return }
         // Each strategy forced, at selectivities around the switch: the planner's choice should

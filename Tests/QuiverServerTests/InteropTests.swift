@@ -16,12 +16,20 @@ import Testing
         struct PyResult: Decodable { let ids: [UInt64]; let scores: [Float]; let titles: [String] }
         struct PyGet: Decodable { let id: UInt64; let vector: [Float]; let title: String }
         struct PyError: Decodable { let code: String; let message: String; let reason: String? }
+        struct PyFiltered: Decodable {
+            let filter: String
+            let results: [PyResult]
+            let passing_rows: Int
+            let strategies: [String]
+            let count: Int
+        }
         let health: String
         let records: [PyRecord]
         let queries: [[Float]]
         let results: [PyResult]
         let get: [PyGet]
         let errors: [String: PyError]
+        let filtered: PyFiltered
     }
 
     @Test func pythonGrpcioClientInteroperates() async throws {
@@ -64,6 +72,19 @@ import Testing
                 #expect(py.ids == want.map(\.id.rawValue) && py.scores.map(Double.init) == want.map(\.score), "query \(q)")
             }
         }
+        // Python's filtered search equals brute force over the records that pass.
+        let passing = result.records.filter { $0.year >= 2005 && $0.labels.contains("x1") }
+        var filteredOracle = BruteForceOracle(metric: .l2, dimension: 16)
+        for record in passing { filteredOracle.upsert(RecordID(record.id), record.vector) }
+        #expect(result.filtered.count == passing.count && result.filtered.passing_rows == passing.count)
+        #expect(!result.filtered.strategies.isEmpty)
+        for (q, py) in result.filtered.results.enumerated() {
+            let want = filteredOracle.search(result.queries[q], k: 10)
+            #expect(py.ids == want.map(\.id.rawValue) && py.scores.map(Double.init) == want.map(\.score), "filtered query \(q)")
+        }
+        #expect(result.errors["bad_filter"]?.code == "INVALID_ARGUMENT")
+        #expect(result.errors["bad_filter"]?.reason == "invalidFilter")
+        #expect(result.errors["bad_filter"]?.message.contains("column") == true)
         #expect(result.get.map(\.id) == [1000, 1001])
         #expect(result.get[0].vector == result.records[0].vector && result.get[0].title == "py-0")
 

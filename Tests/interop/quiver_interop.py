@@ -113,6 +113,20 @@ def main():
         for r in response.results
     ]
 
+    # A filtered search with explain, and a count by the same filter.
+    expression = 'year >= 2005 and labels contains "x1"'
+    response = search.Search(
+        search_pb2.SearchRequest(collection=COLLECTION, queries=b"".join(pack(q) for q in queries), k=10, filter=expression, explain=True)
+    )
+    counted = data.Count(data_pb2.CountRequest(collection=COLLECTION, filter=expression))
+    result["filtered"] = {
+        "filter": expression,
+        "results": [{"ids": list(r.ids), "scores": list(r.scores), "titles": []} for r in response.results],
+        "passing_rows": response.explain.passing_rows,
+        "strategies": [s.strategy for s in response.explain.segments],
+        "count": counted.count,
+    }
+
     got = data.Get(data_pb2.GetRequest(collection=COLLECTION, ids=[1000, 1001, 5], include_vectors=True, all_fields=True))
     result["get"] = [{"id": r.id, "vector": unpack(r.vector), "title": r.fields["title"].string_value} for r in got.records]
 
@@ -127,6 +141,11 @@ def main():
     except grpc.RpcError as error:
         trailers = dict(error.trailing_metadata() or ())
         errors["missing_collection"] = {"code": error.code().name, "message": error.details(), "reason": trailers.get("quiver-reason")}
+    try:
+        search.Search(search_pb2.SearchRequest(collection=COLLECTION, queries=pack([0.0] * DIMENSION), k=1, filter="year >"))
+    except grpc.RpcError as error:
+        trailers = dict(error.trailing_metadata() or ())
+        errors["bad_filter"] = {"code": error.code().name, "message": error.details(), "reason": trailers.get("quiver-reason")}
     result["errors"] = errors
 
     with open(args.out, "w") as out:
