@@ -115,6 +115,57 @@ public struct QuiverClient: Sendable {
         return ServerStats(response)
     }
 
+    // MARK: Segments (admin role)
+
+    /// The collection's segments, and whether background work is pending for it.
+    public func listSegments(_ collection: String) async throws(QuiverError) -> (segments: [SegmentInfo], pending: Bool) {
+        let response = try await call {
+            try await admin.listSegments(.with { $0.collection = collection }, metadata: metadata, options: callOptions)
+        }
+        return (response.segments.map(\.domain), response.pending)
+    }
+
+    /// A segment with the health of its index; `checkRecall` > 0 runs the recall self-check.
+    public func segmentHealth(_ collection: String, segment: SegmentID, checkRecall: Int = 0) async throws(QuiverError) -> SegmentHealth {
+        let response = try await call {
+            try await admin.showSegment(
+                .with {
+                    $0.collection = collection
+                    $0.segment = segment.rawValue
+                    $0.checkRecall = UInt32(clamping: checkRecall)
+                }, metadata: metadata, options: callOptions)
+        }
+        return response.domain
+    }
+
+    /// What the segment operations can do.
+    public enum SegmentOperation: Sendable {
+        case seal
+        case compact
+        case rebuild(SegmentID)
+    }
+
+    /// Seals, compacts or rebuilds; with `wait`, returns once the background work it caused is
+    /// done. Returns the collection's segments afterwards.
+    public func segments(
+        _ collection: String, _ operation: SegmentOperation, wait: Bool = false
+    ) async throws(QuiverError) -> (segments: [SegmentInfo], pending: Bool) {
+        var request = Quiver_V1_SegmentsRequest.with {
+            $0.collection = collection
+            $0.wait = wait
+        }
+        let response = try await call {
+            switch operation {
+            case .seal: return try await admin.sealSegments(request, metadata: metadata, options: callOptions)
+            case .compact: return try await admin.compactSegments(request, metadata: metadata, options: callOptions)
+            case .rebuild(let segment):
+                request.segment = segment.rawValue
+                return try await admin.rebuildSegment(request, metadata: metadata, options: callOptions)
+            }
+        }
+        return (response.segments.map(\.domain), response.pending)
+    }
+
     // MARK: Collections
 
     public func createCollection(_ schema: CollectionSchema) async throws(QuiverError) -> CollectionInfo {

@@ -6,6 +6,10 @@ public struct ServerStats: Sendable, Hashable {
         public var name: String
         public var rows: Int
         public var memoryBytes: Int
+        /// Segments by phase name (growing, sealed, indexing, indexed, dropped).
+        public var segments: [String: Int]
+        /// Bytes of the collection's index files.
+        public var diskBytes: Int
     }
 
     public var collections: [Collection]
@@ -22,7 +26,11 @@ public struct ServerStats: Sendable, Hashable {
     public var maintenanceFailures: Int
 
     init(_ response: Quiver_V1_StatsResponse) {
-        collections = response.collections.map { Collection(name: $0.name, rows: Int($0.rows), memoryBytes: Int($0.memoryBytes)) }
+        collections = response.collections.map {
+            Collection(
+                name: $0.name, rows: Int($0.rows), memoryBytes: Int($0.memoryBytes), segments: $0.segments.mapValues(Int.init),
+                diskBytes: Int($0.diskBytes))
+        }
         diskBytes = Int(response.diskBytes)
         commitGroups = Int(response.commitGroups)
         committedOps = Int(response.committedOps)

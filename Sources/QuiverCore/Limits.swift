@@ -24,6 +24,8 @@ public enum Limits {
     public static let kRange = 1...16_384
     /// Query vectors in one search call.
     public static let queriesPerSearchMax = 4_096
+    /// Most stored vectors a segment recall check (`quiver segments show --check-recall`) uses.
+    public static let recallCheckQueriesMax = 10_000
     /// Queries × k in one search call: bounds the result memory (about 20 bytes per slot).
     public static let resultSlotsMax = 4_194_304
 

@@ -61,6 +61,10 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         case collectionNotFound
         case collectionExists
         case tooManyCollections
+        /// The collection has no segment with that id (or it was compacted away).
+        case segmentNotFound
+        /// The segment is growing or sealed: it has no index to rebuild or check.
+        case segmentNotIndexed
         // Database state.
         case databaseClosed
         case databaseLocked

@@ -36,6 +36,8 @@ public struct SegmentInfo: Sendable, Hashable {
     public var createdAtMilliseconds: Int64
     public var indexedAtMilliseconds: Int64?
     public var buildMilliseconds: Int64?
+    /// Bytes of the segment's index file (indexed segments only).
+    public var diskBytes: Int?
 
     public init(
         id: SegmentID, phase: SegmentPhase, rows: Int, deletedRows: Int, memoryBytes: Int, codes: IVFCodes?, nlist: Int?,

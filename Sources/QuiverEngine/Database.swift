@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import QuiverCore
 import QuiverIndex
@@ -152,9 +153,13 @@ public final class Database: Sendable {
 
     private func info(_ state: CollectionState) -> CollectionInfo {
         let codes = state.schema.index.codes
-        let (rows, memory, segments, nlist) = state.data.withLock { data in
+        var (rows, memory, segments, nlist) = state.data.withLock { data in
             let nlist = data.currentTemplate?.record.nlist
             return (data.rowCount, data.memoryBytes, data.segments.map { $0.info(nlist: nlist, codes: codes) } + data.droppedSegments(), nlist)
+        }
+        for i in segments.indices where segments[i].phase == .indexed {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: maintainer.filePath(state, segments[i].id))
+            segments[i].diskBytes = (attributes?[.size] as? NSNumber)?.intValue
         }
         return CollectionInfo(
             schema: state.schema, rows: rows, memoryBytes: memory, createdAtMilliseconds: state.stored.createdAtMilliseconds,

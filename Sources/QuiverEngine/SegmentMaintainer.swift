@@ -22,6 +22,8 @@ final class SegmentMaintainer: Sendable {
     enum Task: Sendable {
         case build(CollectionState, SegmentID)
         case compact(CollectionState, force: Bool)
+        /// Rewrite one indexed segment from storage with the current template (on request).
+        case rebuild(CollectionState, SegmentID)
         case reclaim(CollectionID)
     }
 
@@ -175,6 +177,12 @@ final class SegmentMaintainer: Sendable {
             switch task {
             case .build(let collection, let id): await build(collection, id)
             case .compact(let collection, let force): await compact(collection, force: force)
+            case .rebuild(let collection, let id):
+                do throws(QuiverError) {
+                    try await compact(collection, [id])
+                } catch {
+                    if registry.lookup(collection.name) === collection { failed(collection, "rebuild of \(id)", error) }
+                }
             case .reclaim(let id): await reclaim(id)
             }
             statistics.maintenanceFinished()
@@ -183,7 +191,7 @@ final class SegmentMaintainer: Sendable {
 
     private static func collection(of task: Task) -> CollectionState? {
         switch task {
-        case .build(let collection, _), .compact(let collection, _): collection
+        case .build(let collection, _), .compact(let collection, _), .rebuild(let collection, _): collection
         case .reclaim: nil
         }
     }
@@ -192,6 +200,7 @@ final class SegmentMaintainer: Sendable {
         switch (a, b) {
         case (.build(let c1, let s1), .build(let c2, let s2)): c1 === c2 && s1 == s2
         case (.compact(let c1, _), .compact(let c2, _)): c1 === c2
+        case (.rebuild(let c1, let s1), .rebuild(let c2, let s2)): c1 === c2 && s1 == s2
         case (.reclaim(let a), .reclaim(let b)): a == b
         default: false
         }
@@ -199,7 +208,7 @@ final class SegmentMaintainer: Sendable {
 
     // MARK: Building
 
-    private func filePath(_ collection: CollectionState, _ id: SegmentID) -> String {
+    func filePath(_ collection: CollectionState, _ id: SegmentID) -> String {
         store.directory.segmentsPath(of: collection.stored.id) + "/\(id.rawValue).ivf"
     }
 

@@ -59,11 +59,81 @@ public enum Quiver_V1_AdminService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListSegments" metadata.
+        public enum ListSegments: Sendable {
+            /// Request type for "ListSegments".
+            public typealias Input = Quiver_V1_ListSegmentsRequest
+            /// Response type for "ListSegments".
+            public typealias Output = Quiver_V1_ListSegmentsResponse
+            /// Descriptor for "ListSegments".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.AdminService"),
+                method: "ListSegments",
+                type: .unary
+            )
+        }
+        /// Namespace for "ShowSegment" metadata.
+        public enum ShowSegment: Sendable {
+            /// Request type for "ShowSegment".
+            public typealias Input = Quiver_V1_ShowSegmentRequest
+            /// Response type for "ShowSegment".
+            public typealias Output = Quiver_V1_ShowSegmentResponse
+            /// Descriptor for "ShowSegment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.AdminService"),
+                method: "ShowSegment",
+                type: .unary
+            )
+        }
+        /// Namespace for "SealSegments" metadata.
+        public enum SealSegments: Sendable {
+            /// Request type for "SealSegments".
+            public typealias Input = Quiver_V1_SegmentsRequest
+            /// Response type for "SealSegments".
+            public typealias Output = Quiver_V1_SegmentsResponse
+            /// Descriptor for "SealSegments".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.AdminService"),
+                method: "SealSegments",
+                type: .unary
+            )
+        }
+        /// Namespace for "CompactSegments" metadata.
+        public enum CompactSegments: Sendable {
+            /// Request type for "CompactSegments".
+            public typealias Input = Quiver_V1_SegmentsRequest
+            /// Response type for "CompactSegments".
+            public typealias Output = Quiver_V1_SegmentsResponse
+            /// Descriptor for "CompactSegments".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.AdminService"),
+                method: "CompactSegments",
+                type: .unary
+            )
+        }
+        /// Namespace for "RebuildSegment" metadata.
+        public enum RebuildSegment: Sendable {
+            /// Request type for "RebuildSegment".
+            public typealias Input = Quiver_V1_SegmentsRequest
+            /// Response type for "RebuildSegment".
+            public typealias Output = Quiver_V1_SegmentsResponse
+            /// Descriptor for "RebuildSegment".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.AdminService"),
+                method: "RebuildSegment",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "quiver.v1.AdminService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Health.descriptor,
             Stats.descriptor,
-            Version.descriptor
+            Version.descriptor,
+            ListSegments.descriptor,
+            ShowSegment.descriptor,
+            SealSegments.descriptor,
+            CompactSegments.descriptor,
+            RebuildSegment.descriptor
         ]
     }
 }
@@ -147,6 +217,98 @@ extension Quiver_V1_AdminService {
             request: GRPCCore.StreamingServerRequest<Quiver_V1_VersionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_VersionResponse>
+
+        /// Handle the "ListSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Segment administration; each requires the admin role. Errors: NOT_FOUND (collection or
+        /// > segment), FAILED_PRECONDITION (rebuild or recall check of a segment that is not indexed),
+        /// > INVALID_ARGUMENT (check_recall out of range).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_ListSegmentsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_ListSegmentsResponse` messages.
+        func listSegments(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_ListSegmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_ListSegmentsResponse>
+
+        /// Handle the "ShowSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A segment with the health of its index; with check_recall > 0, a recall@10 self-check.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_ShowSegmentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_ShowSegmentResponse` messages.
+        func showSegment(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_ShowSegmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_ShowSegmentResponse>
+
+        /// Handle the "SealSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Seals the growing segment now (it is then indexed in the background).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_SegmentsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_SegmentsResponse` messages.
+        func sealSegments(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_SegmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SegmentsResponse>
+
+        /// Handle the "CompactSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compacts now: rewrites every indexed segment with deleted rows, merges small ones.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_SegmentsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_SegmentsResponse` messages.
+        func compactSegments(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_SegmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SegmentsResponse>
+
+        /// Handle the "RebuildSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewrites one indexed segment from storage with the current quantizer (it gets a new id).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_SegmentsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_SegmentsResponse` messages.
+        func rebuildSegment(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_SegmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SegmentsResponse>
     }
 
     /// Service protocol for the "quiver.v1.AdminService" service.
@@ -214,6 +376,98 @@ extension Quiver_V1_AdminService {
             request: GRPCCore.ServerRequest<Quiver_V1_VersionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Quiver_V1_VersionResponse>
+
+        /// Handle the "ListSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Segment administration; each requires the admin role. Errors: NOT_FOUND (collection or
+        /// > segment), FAILED_PRECONDITION (rebuild or recall check of a segment that is not indexed),
+        /// > INVALID_ARGUMENT (check_recall out of range).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_ListSegmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Quiver_V1_ListSegmentsResponse` message.
+        func listSegments(
+            request: GRPCCore.ServerRequest<Quiver_V1_ListSegmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Quiver_V1_ListSegmentsResponse>
+
+        /// Handle the "ShowSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A segment with the health of its index; with check_recall > 0, a recall@10 self-check.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_ShowSegmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Quiver_V1_ShowSegmentResponse` message.
+        func showSegment(
+            request: GRPCCore.ServerRequest<Quiver_V1_ShowSegmentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Quiver_V1_ShowSegmentResponse>
+
+        /// Handle the "SealSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Seals the growing segment now (it is then indexed in the background).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Quiver_V1_SegmentsResponse` message.
+        func sealSegments(
+            request: GRPCCore.ServerRequest<Quiver_V1_SegmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse>
+
+        /// Handle the "CompactSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compacts now: rewrites every indexed segment with deleted rows, merges small ones.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Quiver_V1_SegmentsResponse` message.
+        func compactSegments(
+            request: GRPCCore.ServerRequest<Quiver_V1_SegmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse>
+
+        /// Handle the "RebuildSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewrites one indexed segment from storage with the current quantizer (it gets a new id).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Quiver_V1_SegmentsResponse` message.
+        func rebuildSegment(
+            request: GRPCCore.ServerRequest<Quiver_V1_SegmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse>
     }
 
     /// Simple service protocol for the "quiver.v1.AdminService" service.
@@ -279,6 +533,98 @@ extension Quiver_V1_AdminService {
             request: Quiver_V1_VersionRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Quiver_V1_VersionResponse
+
+        /// Handle the "ListSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Segment administration; each requires the admin role. Errors: NOT_FOUND (collection or
+        /// > segment), FAILED_PRECONDITION (rebuild or recall check of a segment that is not indexed),
+        /// > INVALID_ARGUMENT (check_recall out of range).
+        ///
+        /// - Parameters:
+        ///   - request: A `Quiver_V1_ListSegmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Quiver_V1_ListSegmentsResponse` to respond with.
+        func listSegments(
+            request: Quiver_V1_ListSegmentsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Quiver_V1_ListSegmentsResponse
+
+        /// Handle the "ShowSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A segment with the health of its index; with check_recall > 0, a recall@10 self-check.
+        ///
+        /// - Parameters:
+        ///   - request: A `Quiver_V1_ShowSegmentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Quiver_V1_ShowSegmentResponse` to respond with.
+        func showSegment(
+            request: Quiver_V1_ShowSegmentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Quiver_V1_ShowSegmentResponse
+
+        /// Handle the "SealSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Seals the growing segment now (it is then indexed in the background).
+        ///
+        /// - Parameters:
+        ///   - request: A `Quiver_V1_SegmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Quiver_V1_SegmentsResponse` to respond with.
+        func sealSegments(
+            request: Quiver_V1_SegmentsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Quiver_V1_SegmentsResponse
+
+        /// Handle the "CompactSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compacts now: rewrites every indexed segment with deleted rows, merges small ones.
+        ///
+        /// - Parameters:
+        ///   - request: A `Quiver_V1_SegmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Quiver_V1_SegmentsResponse` to respond with.
+        func compactSegments(
+            request: Quiver_V1_SegmentsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Quiver_V1_SegmentsResponse
+
+        /// Handle the "RebuildSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewrites one indexed segment from storage with the current quantizer (it gets a new id).
+        ///
+        /// - Parameters:
+        ///   - request: A `Quiver_V1_SegmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Quiver_V1_SegmentsResponse` to respond with.
+        func rebuildSegment(
+            request: Quiver_V1_SegmentsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Quiver_V1_SegmentsResponse
     }
 }
 
@@ -314,6 +660,61 @@ extension Quiver_V1_AdminService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_VersionResponse>(),
             handler: { request, context in
                 try await self.version(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Quiver_V1_AdminService.Method.ListSegments.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_ListSegmentsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_ListSegmentsResponse>(),
+            handler: { request, context in
+                try await self.listSegments(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Quiver_V1_AdminService.Method.ShowSegment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_ShowSegmentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_ShowSegmentResponse>(),
+            handler: { request, context in
+                try await self.showSegment(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Quiver_V1_AdminService.Method.SealSegments.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SegmentsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SegmentsResponse>(),
+            handler: { request, context in
+                try await self.sealSegments(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Quiver_V1_AdminService.Method.CompactSegments.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SegmentsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SegmentsResponse>(),
+            handler: { request, context in
+                try await self.compactSegments(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Quiver_V1_AdminService.Method.RebuildSegment.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SegmentsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SegmentsResponse>(),
+            handler: { request, context in
+                try await self.rebuildSegment(
                     request: request,
                     context: context
                 )
@@ -357,6 +758,61 @@ extension Quiver_V1_AdminService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func listSegments(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_ListSegmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_ListSegmentsResponse> {
+        let response = try await self.listSegments(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func showSegment(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_ShowSegmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_ShowSegmentResponse> {
+        let response = try await self.showSegment(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func sealSegments(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_SegmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SegmentsResponse> {
+        let response = try await self.sealSegments(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func compactSegments(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_SegmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SegmentsResponse> {
+        let response = try await self.compactSegments(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rebuildSegment(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_SegmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SegmentsResponse> {
+        let response = try await self.rebuildSegment(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -394,6 +850,71 @@ extension Quiver_V1_AdminService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Quiver_V1_VersionResponse> {
         return GRPCCore.ServerResponse<Quiver_V1_VersionResponse>(
             message: try await self.version(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listSegments(
+        request: GRPCCore.ServerRequest<Quiver_V1_ListSegmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Quiver_V1_ListSegmentsResponse> {
+        return GRPCCore.ServerResponse<Quiver_V1_ListSegmentsResponse>(
+            message: try await self.listSegments(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func showSegment(
+        request: GRPCCore.ServerRequest<Quiver_V1_ShowSegmentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Quiver_V1_ShowSegmentResponse> {
+        return GRPCCore.ServerResponse<Quiver_V1_ShowSegmentResponse>(
+            message: try await self.showSegment(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func sealSegments(
+        request: GRPCCore.ServerRequest<Quiver_V1_SegmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse> {
+        return GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse>(
+            message: try await self.sealSegments(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func compactSegments(
+        request: GRPCCore.ServerRequest<Quiver_V1_SegmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse> {
+        return GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse>(
+            message: try await self.compactSegments(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rebuildSegment(
+        request: GRPCCore.ServerRequest<Quiver_V1_SegmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse> {
+        return GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse>(
+            message: try await self.rebuildSegment(
                 request: request.message,
                 context: context
             ),
@@ -482,6 +1003,123 @@ extension Quiver_V1_AdminService {
             deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_VersionResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_VersionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Segment administration; each requires the admin role. Errors: NOT_FOUND (collection or
+        /// > segment), FAILED_PRECONDITION (rebuild or recall check of a segment that is not indexed),
+        /// > INVALID_ARGUMENT (check_recall out of range).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_ListSegmentsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_ListSegmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_ListSegmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listSegments<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_ListSegmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_ListSegmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_ListSegmentsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ListSegmentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ShowSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A segment with the health of its index; with check_recall > 0, a recall@10 self-check.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_ShowSegmentRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_ShowSegmentRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_ShowSegmentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func showSegment<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_ShowSegmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_ShowSegmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_ShowSegmentResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ShowSegmentResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SealSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Seals the growing segment now (it is then indexed in the background).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_SegmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_SegmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func sealSegments<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_SegmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SegmentsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CompactSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compacts now: rewrites every indexed segment with deleted rows, merges small ones.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_SegmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_SegmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func compactSegments<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_SegmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SegmentsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RebuildSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewrites one indexed segment from storage with the current quantizer (it gets a new id).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_SegmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_SegmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rebuildSegment<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_SegmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SegmentsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -606,6 +1244,178 @@ extension Quiver_V1_AdminService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Segment administration; each requires the admin role. Errors: NOT_FOUND (collection or
+        /// > segment), FAILED_PRECONDITION (rebuild or recall check of a segment that is not indexed),
+        /// > INVALID_ARGUMENT (check_recall out of range).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_ListSegmentsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_ListSegmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_ListSegmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listSegments<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_ListSegmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_ListSegmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_ListSegmentsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ListSegmentsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Quiver_V1_AdminService.Method.ListSegments.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ShowSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A segment with the health of its index; with check_recall > 0, a recall@10 self-check.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_ShowSegmentRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_ShowSegmentRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_ShowSegmentResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func showSegment<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_ShowSegmentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_ShowSegmentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_ShowSegmentResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ShowSegmentResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Quiver_V1_AdminService.Method.ShowSegment.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SealSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Seals the growing segment now (it is then indexed in the background).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_SegmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_SegmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func sealSegments<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_SegmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SegmentsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Quiver_V1_AdminService.Method.SealSegments.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CompactSegments" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Compacts now: rewrites every indexed segment with deleted rows, merges small ones.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_SegmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_SegmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func compactSegments<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_SegmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SegmentsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Quiver_V1_AdminService.Method.CompactSegments.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RebuildSegment" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewrites one indexed segment from storage with the current quantizer (it gets a new id).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_SegmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_SegmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rebuildSegment<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_SegmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SegmentsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Quiver_V1_AdminService.Method.RebuildSegment.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -694,6 +1504,153 @@ extension Quiver_V1_AdminService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_VersionRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_VersionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSegments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Segment administration; each requires the admin role. Errors: NOT_FOUND (collection or
+    /// > segment), FAILED_PRECONDITION (rebuild or recall check of a segment that is not indexed),
+    /// > INVALID_ARGUMENT (check_recall out of range).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Quiver_V1_ListSegmentsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSegments<Result>(
+        request: GRPCCore.ClientRequest<Quiver_V1_ListSegmentsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ListSegmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listSegments(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_ListSegmentsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_ListSegmentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ShowSegment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A segment with the health of its index; with check_recall > 0, a recall@10 self-check.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Quiver_V1_ShowSegmentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func showSegment<Result>(
+        request: GRPCCore.ClientRequest<Quiver_V1_ShowSegmentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ShowSegmentResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.showSegment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_ShowSegmentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_ShowSegmentResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SealSegments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Seals the growing segment now (it is then indexed in the background).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sealSegments<Result>(
+        request: GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.sealSegments(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SegmentsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SegmentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompactSegments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Compacts now: rewrites every indexed segment with deleted rows, merges small ones.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func compactSegments<Result>(
+        request: GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.compactSegments(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SegmentsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SegmentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RebuildSegment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Rewrites one indexed segment from storage with the current quantizer (it gets a new id).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Quiver_V1_SegmentsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rebuildSegment<Result>(
+        request: GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rebuildSegment(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SegmentsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SegmentsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -796,6 +1753,173 @@ extension Quiver_V1_AdminService.ClientProtocol {
             metadata: metadata
         )
         return try await self.version(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSegments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Segment administration; each requires the admin role. Errors: NOT_FOUND (collection or
+    /// > segment), FAILED_PRECONDITION (rebuild or recall check of a segment that is not indexed),
+    /// > INVALID_ARGUMENT (check_recall out of range).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSegments<Result>(
+        _ message: Quiver_V1_ListSegmentsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ListSegmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Quiver_V1_ListSegmentsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listSegments(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ShowSegment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A segment with the health of its index; with check_recall > 0, a recall@10 self-check.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func showSegment<Result>(
+        _ message: Quiver_V1_ShowSegmentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ShowSegmentResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Quiver_V1_ShowSegmentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.showSegment(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SealSegments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Seals the growing segment now (it is then indexed in the background).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sealSegments<Result>(
+        _ message: Quiver_V1_SegmentsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.sealSegments(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompactSegments" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Compacts now: rewrites every indexed segment with deleted rows, merges small ones.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func compactSegments<Result>(
+        _ message: Quiver_V1_SegmentsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.compactSegments(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RebuildSegment" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Rewrites one indexed segment from storage with the current quantizer (it gets a new id).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rebuildSegment<Result>(
+        _ message: Quiver_V1_SegmentsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Quiver_V1_SegmentsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rebuildSegment(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -20,6 +20,179 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated struct Quiver_V1_ListSegmentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_ListSegmentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segments: [Quiver_V1_SegmentInfo] = []
+
+  /// Background work is queued or running for the collection.
+  public var pending: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_ShowSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  public var segment: UInt32 = 0
+
+  /// Stored vectors of the segment to use as queries for the recall self-check: 0 (none) to 10,000.
+  public var checkRecall: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_ShowSegmentResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var info: Quiver_V1_SegmentInfo {
+    get {_storage._info ?? Quiver_V1_SegmentInfo()}
+    set {_uniqueStorage()._info = newValue}
+  }
+  /// Returns true if `info` has been explicitly set.
+  public var hasInfo: Bool {_storage._info != nil}
+  /// Clears the value of `info`. Subsequent reads from it will return its default value.
+  public mutating func clearInfo() {_uniqueStorage()._info = nil}
+
+  /// Deleted rows over rows.
+  public var tombstoneRatio: Double {
+    get {_storage._tombstoneRatio}
+    set {_uniqueStorage()._tombstoneRatio = newValue}
+  }
+
+  /// Indexed segments: the IVF list sizes.
+  public var indexed: Bool {
+    get {_storage._indexed}
+    set {_uniqueStorage()._indexed = newValue}
+  }
+
+  public var lists: UInt32 {
+    get {_storage._lists}
+    set {_uniqueStorage()._lists = newValue}
+  }
+
+  public var emptyLists: UInt32 {
+    get {_storage._emptyLists}
+    set {_uniqueStorage()._emptyLists = newValue}
+  }
+
+  public var smallestList: UInt64 {
+    get {_storage._smallestList}
+    set {_uniqueStorage()._smallestList = newValue}
+  }
+
+  public var largestList: UInt64 {
+    get {_storage._largestList}
+    set {_uniqueStorage()._largestList = newValue}
+  }
+
+  public var meanList: Double {
+    get {_storage._meanList}
+    set {_uniqueStorage()._meanList = newValue}
+  }
+
+  /// Largest over mean list size.
+  public var imbalance: Double {
+    get {_storage._imbalance}
+    set {_uniqueStorage()._imbalance = newValue}
+  }
+
+  /// Standard deviation over mean of the list sizes.
+  public var variation: Double {
+    get {_storage._variation}
+    set {_uniqueStorage()._variation = newValue}
+  }
+
+  /// The recall self-check, when asked for.
+  public var recallChecked: Bool {
+    get {_storage._recallChecked}
+    set {_uniqueStorage()._recallChecked = newValue}
+  }
+
+  public var recallQueries: UInt32 {
+    get {_storage._recallQueries}
+    set {_uniqueStorage()._recallQueries = newValue}
+  }
+
+  public var recallK: UInt32 {
+    get {_storage._recallK}
+    set {_uniqueStorage()._recallK = newValue}
+  }
+
+  public var recallNprobe: UInt32 {
+    get {_storage._recallNprobe}
+    set {_uniqueStorage()._recallNprobe = newValue}
+  }
+
+  public var recall: Double {
+    get {_storage._recall}
+    set {_uniqueStorage()._recall = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Quiver_V1_SegmentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  /// RebuildSegment only.
+  public var segment: UInt32 = 0
+
+  /// Reply once the resulting background work (index builds, compaction, rebuild) is done.
+  public var wait: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_SegmentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The collection's segments after the call (after the work, with `wait`).
+  public var segments: [Quiver_V1_SegmentInfo] = []
+
+  public var pending: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Quiver_V1_HealthRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -101,6 +274,12 @@ public nonisolated struct Quiver_V1_CollectionStats: Sendable {
 
   public var memoryBytes: UInt64 = 0
 
+  /// Segments by phase: "growing", "sealed", "indexing", "indexed", "dropped".
+  public var segments: Dictionary<String,UInt32> = [:]
+
+  /// Bytes of the collection's index files.
+  public var diskBytes: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -172,6 +351,354 @@ public nonisolated struct Quiver_V1_VersionResponse: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "quiver.v1"
+
+nonisolated extension Quiver_V1_ListSegmentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_ListSegmentsRequest, rhs: Quiver_V1_ListSegmentsRequest) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_ListSegmentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segments\0\u{1}pending\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.segments) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.pending) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.segments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.segments, fieldNumber: 1)
+    }
+    if self.pending != false {
+      try visitor.visitSingularBoolField(value: self.pending, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_ListSegmentsResponse, rhs: Quiver_V1_ListSegmentsResponse) -> Bool {
+    if lhs.segments != rhs.segments {return false}
+    if lhs.pending != rhs.pending {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_ShowSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ShowSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}segment\0\u{3}check_recall\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.segment) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.checkRecall) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    if self.segment != 0 {
+      try visitor.visitSingularUInt32Field(value: self.segment, fieldNumber: 2)
+    }
+    if self.checkRecall != 0 {
+      try visitor.visitSingularUInt32Field(value: self.checkRecall, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_ShowSegmentRequest, rhs: Quiver_V1_ShowSegmentRequest) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.segment != rhs.segment {return false}
+    if lhs.checkRecall != rhs.checkRecall {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_ShowSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ShowSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}info\0\u{3}tombstone_ratio\0\u{1}indexed\0\u{1}lists\0\u{3}empty_lists\0\u{3}smallest_list\0\u{3}largest_list\0\u{3}mean_list\0\u{1}imbalance\0\u{1}variation\0\u{3}recall_checked\0\u{3}recall_queries\0\u{3}recall_k\0\u{3}recall_nprobe\0\u{1}recall\0")
+
+  fileprivate class _StorageClass {
+    var _info: Quiver_V1_SegmentInfo? = nil
+    var _tombstoneRatio: Double = 0
+    var _indexed: Bool = false
+    var _lists: UInt32 = 0
+    var _emptyLists: UInt32 = 0
+    var _smallestList: UInt64 = 0
+    var _largestList: UInt64 = 0
+    var _meanList: Double = 0
+    var _imbalance: Double = 0
+    var _variation: Double = 0
+    var _recallChecked: Bool = false
+    var _recallQueries: UInt32 = 0
+    var _recallK: UInt32 = 0
+    var _recallNprobe: UInt32 = 0
+    var _recall: Double = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _info = source._info
+      _tombstoneRatio = source._tombstoneRatio
+      _indexed = source._indexed
+      _lists = source._lists
+      _emptyLists = source._emptyLists
+      _smallestList = source._smallestList
+      _largestList = source._largestList
+      _meanList = source._meanList
+      _imbalance = source._imbalance
+      _variation = source._variation
+      _recallChecked = source._recallChecked
+      _recallQueries = source._recallQueries
+      _recallK = source._recallK
+      _recallNprobe = source._recallNprobe
+      _recall = source._recall
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._info) }()
+        case 2: try { try decoder.decodeSingularDoubleField(value: &_storage._tombstoneRatio) }()
+        case 3: try { try decoder.decodeSingularBoolField(value: &_storage._indexed) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._lists) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._emptyLists) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._smallestList) }()
+        case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._largestList) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._meanList) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._imbalance) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._variation) }()
+        case 11: try { try decoder.decodeSingularBoolField(value: &_storage._recallChecked) }()
+        case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._recallQueries) }()
+        case 13: try { try decoder.decodeSingularUInt32Field(value: &_storage._recallK) }()
+        case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._recallNprobe) }()
+        case 15: try { try decoder.decodeSingularDoubleField(value: &_storage._recall) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._info {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if _storage._tombstoneRatio.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._tombstoneRatio, fieldNumber: 2)
+      }
+      if _storage._indexed != false {
+        try visitor.visitSingularBoolField(value: _storage._indexed, fieldNumber: 3)
+      }
+      if _storage._lists != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._lists, fieldNumber: 4)
+      }
+      if _storage._emptyLists != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._emptyLists, fieldNumber: 5)
+      }
+      if _storage._smallestList != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._smallestList, fieldNumber: 6)
+      }
+      if _storage._largestList != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._largestList, fieldNumber: 7)
+      }
+      if _storage._meanList.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._meanList, fieldNumber: 8)
+      }
+      if _storage._imbalance.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._imbalance, fieldNumber: 9)
+      }
+      if _storage._variation.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._variation, fieldNumber: 10)
+      }
+      if _storage._recallChecked != false {
+        try visitor.visitSingularBoolField(value: _storage._recallChecked, fieldNumber: 11)
+      }
+      if _storage._recallQueries != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._recallQueries, fieldNumber: 12)
+      }
+      if _storage._recallK != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._recallK, fieldNumber: 13)
+      }
+      if _storage._recallNprobe != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._recallNprobe, fieldNumber: 14)
+      }
+      if _storage._recall.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._recall, fieldNumber: 15)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_ShowSegmentResponse, rhs: Quiver_V1_ShowSegmentResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._info != rhs_storage._info {return false}
+        if _storage._tombstoneRatio != rhs_storage._tombstoneRatio {return false}
+        if _storage._indexed != rhs_storage._indexed {return false}
+        if _storage._lists != rhs_storage._lists {return false}
+        if _storage._emptyLists != rhs_storage._emptyLists {return false}
+        if _storage._smallestList != rhs_storage._smallestList {return false}
+        if _storage._largestList != rhs_storage._largestList {return false}
+        if _storage._meanList != rhs_storage._meanList {return false}
+        if _storage._imbalance != rhs_storage._imbalance {return false}
+        if _storage._variation != rhs_storage._variation {return false}
+        if _storage._recallChecked != rhs_storage._recallChecked {return false}
+        if _storage._recallQueries != rhs_storage._recallQueries {return false}
+        if _storage._recallK != rhs_storage._recallK {return false}
+        if _storage._recallNprobe != rhs_storage._recallNprobe {return false}
+        if _storage._recall != rhs_storage._recall {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_SegmentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}segment\0\u{1}wait\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.segment) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.wait) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    if self.segment != 0 {
+      try visitor.visitSingularUInt32Field(value: self.segment, fieldNumber: 2)
+    }
+    if self.wait != false {
+      try visitor.visitSingularBoolField(value: self.wait, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_SegmentsRequest, rhs: Quiver_V1_SegmentsRequest) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.segment != rhs.segment {return false}
+    if lhs.wait != rhs.wait {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_SegmentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segments\0\u{1}pending\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.segments) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.pending) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.segments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.segments, fieldNumber: 1)
+    }
+    if self.pending != false {
+      try visitor.visitSingularBoolField(value: self.pending, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_SegmentsResponse, rhs: Quiver_V1_SegmentsResponse) -> Bool {
+    if lhs.segments != rhs.segments {return false}
+    if lhs.pending != rhs.pending {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Quiver_V1_HealthRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HealthRequest"
@@ -247,7 +774,7 @@ nonisolated extension Quiver_V1_StatsRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Quiver_V1_CollectionStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CollectionStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rows\0\u{3}memory_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rows\0\u{3}memory_bytes\0\u{1}segments\0\u{3}disk_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -258,6 +785,8 @@ nonisolated extension Quiver_V1_CollectionStats: SwiftProtobuf.Message, SwiftPro
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.rows) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
+      case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: &self.segments) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.diskBytes) }()
       default: break
       }
     }
@@ -273,6 +802,12 @@ nonisolated extension Quiver_V1_CollectionStats: SwiftProtobuf.Message, SwiftPro
     if self.memoryBytes != 0 {
       try visitor.visitSingularUInt64Field(value: self.memoryBytes, fieldNumber: 3)
     }
+    if !self.segments.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: self.segments, fieldNumber: 4)
+    }
+    if self.diskBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.diskBytes, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -280,6 +815,8 @@ nonisolated extension Quiver_V1_CollectionStats: SwiftProtobuf.Message, SwiftPro
     if lhs.name != rhs.name {return false}
     if lhs.rows != rhs.rows {return false}
     if lhs.memoryBytes != rhs.memoryBytes {return false}
+    if lhs.segments != rhs.segments {return false}
+    if lhs.diskBytes != rhs.diskBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -229,6 +229,9 @@ public nonisolated struct Quiver_V1_SegmentInfo: Sendable {
 
   public var buildMs: Int64 = 0
 
+  /// Indexed segments: bytes of the index file.
+  public var diskBytes: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -527,7 +530,7 @@ nonisolated extension Quiver_V1_CollectionSchema: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Quiver_V1_SegmentInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SegmentInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}phase\0\u{1}rows\0\u{3}deleted_rows\0\u{3}memory_bytes\0\u{1}codes\0\u{1}nlist\0\u{3}created_at_ms\0\u{3}indexed_at_ms\0\u{3}build_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}phase\0\u{1}rows\0\u{3}deleted_rows\0\u{3}memory_bytes\0\u{1}codes\0\u{1}nlist\0\u{3}created_at_ms\0\u{3}indexed_at_ms\0\u{3}build_ms\0\u{3}disk_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -545,6 +548,7 @@ nonisolated extension Quiver_V1_SegmentInfo: SwiftProtobuf.Message, SwiftProtobu
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.indexedAtMs) }()
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.buildMs) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.diskBytes) }()
       default: break
       }
     }
@@ -581,6 +585,9 @@ nonisolated extension Quiver_V1_SegmentInfo: SwiftProtobuf.Message, SwiftProtobu
     if self.buildMs != 0 {
       try visitor.visitSingularInt64Field(value: self.buildMs, fieldNumber: 10)
     }
+    if self.diskBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.diskBytes, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -595,6 +602,7 @@ nonisolated extension Quiver_V1_SegmentInfo: SwiftProtobuf.Message, SwiftProtobu
     if lhs.createdAtMs != rhs.createdAtMs {return false}
     if lhs.indexedAtMs != rhs.indexedAtMs {return false}
     if lhs.buildMs != rhs.buildMs {return false}
+    if lhs.diskBytes != rhs.diskBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -24,6 +24,8 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
                         $0.name = info.name
                         $0.rows = UInt64(info.rows)
                         $0.memoryBytes = UInt64(info.memoryBytes)
+                        for segment in info.segments { $0.segments[segment.phase.rawValue, default: 0] += 1 }
+                        $0.diskBytes = UInt64(info.segments.reduce(0) { $0 + ($1.diskBytes ?? 0) })
                     }
                 }
                 $0.diskBytes = UInt64(diskBytes)
@@ -37,6 +39,54 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
                 $0.templateTrainings = UInt64(statistics.templateTrainings)
                 $0.compactions = UInt64(statistics.compactions)
                 $0.maintenanceFailures = UInt64(statistics.maintenanceFailures)
+            }
+        }
+    }
+
+    func listSegments(request: Quiver_V1_ListSegmentsRequest, context: ServerContext) async throws -> Quiver_V1_ListSegmentsResponse {
+        try await calls.handle(context) { () async throws(QuiverError) in
+            let info = try database.describeCollection(request.collection)
+            return .with {
+                $0.segments = info.segments.map(Quiver_V1_SegmentInfo.init)
+                $0.pending = info.pending
+            }
+        }
+    }
+
+    func showSegment(request: Quiver_V1_ShowSegmentRequest, context: ServerContext) async throws -> Quiver_V1_ShowSegmentResponse {
+        try await calls.handle(context) { () async throws(QuiverError) in
+            let health = try await database.segmentHealth(
+                request.collection, segment: SegmentID(request.segment), checkRecall: Int(request.checkRecall))
+            return Quiver_V1_ShowSegmentResponse(health)
+        }
+    }
+
+    func sealSegments(request: Quiver_V1_SegmentsRequest, context: ServerContext) async throws -> Quiver_V1_SegmentsResponse {
+        try await segmentsCall(request, context) { () async throws(QuiverError) in try await database.seal(request.collection) }
+    }
+
+    func compactSegments(request: Quiver_V1_SegmentsRequest, context: ServerContext) async throws -> Quiver_V1_SegmentsResponse {
+        try await segmentsCall(request, context) { () async throws(QuiverError) in try await database.compact(request.collection) }
+    }
+
+    func rebuildSegment(request: Quiver_V1_SegmentsRequest, context: ServerContext) async throws -> Quiver_V1_SegmentsResponse {
+        try await segmentsCall(request, context) { () async throws(QuiverError) in
+            try await database.rebuild(request.collection, segment: SegmentID(request.segment))
+        }
+    }
+
+    /// Runs a segment operation, waits for the background work when asked, and replies with the
+    /// collection's segments.
+    private func segmentsCall(
+        _ request: Quiver_V1_SegmentsRequest, _ context: ServerContext, _ operation: @escaping @Sendable () async throws(QuiverError) -> Void
+    ) async throws -> Quiver_V1_SegmentsResponse {
+        try await calls.handle(context) { () async throws(QuiverError) in
+            try await operation()
+            if request.wait { try await database.waitForBackgroundWork() }
+            let info = try database.describeCollection(request.collection)
+            return .with {
+                $0.segments = info.segments.map(Quiver_V1_SegmentInfo.init)
+                $0.pending = info.pending
             }
         }
     }

@@ -59,6 +59,11 @@ struct QuiverServices: RegistrableRPCService {
         router.register(A.Health.descriptor, limit) { try await admin.health(request: $0, context: $1) }
         router.register(A.Stats.descriptor, limit) { try await admin.stats(request: $0, context: $1) }
         router.register(A.Version.descriptor, limit) { try await admin.version(request: $0, context: $1) }
+        router.register(A.ListSegments.descriptor, limit) { try await admin.listSegments(request: $0, context: $1) }
+        router.register(A.ShowSegment.descriptor, limit) { try await admin.showSegment(request: $0, context: $1) }
+        router.register(A.SealSegments.descriptor, limit) { try await admin.sealSegments(request: $0, context: $1) }
+        router.register(A.CompactSegments.descriptor, limit) { try await admin.compactSegments(request: $0, context: $1) }
+        router.register(A.RebuildSegment.descriptor, limit) { try await admin.rebuildSegment(request: $0, context: $1) }
     }
 }
 

@@ -94,14 +94,17 @@ extension Quiver_V1_SegmentInfo {
         createdAtMs = info.createdAtMilliseconds
         indexedAtMs = info.indexedAtMilliseconds ?? 0
         buildMs = info.buildMilliseconds ?? 0
+        diskBytes = UInt64(info.diskBytes ?? 0)
     }
 
     public var domain: SegmentInfo {
-        SegmentInfo(
+        var info = SegmentInfo(
             id: SegmentID(id), phase: SegmentPhase(rawValue: phase) ?? .sealed, rows: Int(rows), deletedRows: Int(deletedRows),
             memoryBytes: Int(memoryBytes), codes: codes.isEmpty ? nil : IVFCodes(parsing: codes), nlist: nlist > 0 ? Int(nlist) : nil,
             createdAtMilliseconds: createdAtMs, indexedAtMilliseconds: indexedAtMs > 0 ? indexedAtMs : nil,
             buildMilliseconds: phase == SegmentPhase.indexed.rawValue ? buildMs : nil)
+        info.diskBytes = diskBytes > 0 ? Int(diskBytes) : nil
+        return info
     }
 }
 

@@ -280,6 +280,81 @@ import Testing
         try await server.stop()
     }
 
+    /// Every `segments` verb and `stats` through the CLI binary and a real server, --json parsed.
+    @Test func segmentVerbsOverTheWire() async throws {
+        let server = try await TestServer()
+        let files = TemporaryDirectory()
+        let s = ["--server", server.address]
+        func lines(_ run: Run) throws -> [[String: Any]] {
+            try run.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        }
+        var rng = SeededRandom(seed: 31)
+        let vectors = (0..<700).map { _ in (0..<8).map { _ in Float(Int.random(in: -6...6, using: &rng)) } }
+        try Self.writeFvecs(vectors, to: files.child("v.fvecs"))
+        for (name, nprobe) in [("c", "8"), ("p", "1")] {
+            var run = try await Self.quiver(
+                ["collection", "create", name, "--dim", "8", "--metric", "l2", "--nlist", "8", "--nprobe", nprobe, "--segment-rows", "256"] + s)
+            #expect(run.status == 0, "\(run.stderr)")
+            run = try await Self.quiver(["upsert", name, files.child("v.fvecs"), "--batch-size", "100"] + s)
+            #expect(run.status == 0, "\(run.stderr)")
+            // Seal the growing rest and wait: three indexed segments.
+            run = try await Self.quiver(["segments", "seal", name, "--wait", "--json"] + s)
+            let sealed = try lines(run)
+            #expect(sealed.map { $0["state"] as? String } == ["indexed", "indexed", "indexed"], "\(run.stdout) \(run.stderr)")
+            #expect(sealed.compactMap { $0["rows"] as? Int }.reduce(0, +) == 700)
+            #expect(sealed.allSatisfy { ($0["disk_bytes"] as? Int ?? 0) > 0 && $0["nlist"] as? Int == 8 && $0["codes"] as? String == "flat" })
+        }
+
+        var run = try await Self.quiver(["segments", "list", "c", "--json"] + s)
+        let listed = try lines(run)
+        let first = try #require(listed.first?["id"] as? Int)
+        // 32 deletes in the first segment (ids 0..<256 are its rows).
+        run = try await Self.quiver(["delete", "c"] + (0..<32).map { String($0 * 8) } + s)
+        #expect(run.status == 0, "\(run.stderr)")
+        run = try await Self.quiver(["segments", "show", "c", String(first), "--check-recall", "50", "--json"] + s)
+        let shown = try #require(try run.json() as? [String: Any], "\(run.stderr)")
+        #expect(shown["deleted_rows"] as? Int == 32 && shown["tombstone_ratio"] as? Double == 32.0 / 256)
+        let lists = try #require(shown["lists"] as? [String: Any])
+        #expect(lists["count"] as? Int == 8)
+        #expect(abs((lists["mean"] as? Double ?? 0) * 8 - 256) < 1e-9, "\(lists)")
+        #expect((lists["imbalance"] as? Double ?? 0) >= 1)
+        // At nprobe = nlist the index is exact: recall 1.
+        let check = try #require(shown["recall_check"] as? [String: Any])
+        #expect(check["queries"] as? Int == 50 && check["nprobe"] as? Int == 8 && check["recall"] as? Double == 1.0, "\(check)")
+        // At nprobe 1 of 8 some neighbours are in other lists, but each query finds itself.
+        run = try await Self.quiver(["segments", "show", "p", String(first), "--check-recall", "50", "--json"] + s)
+        let partial = try #require((try run.json() as? [String: Any])?["recall_check"] as? [String: Any], "\(run.stderr)")
+        let recall = partial["recall"] as? Double ?? 0
+        #expect(recall >= 0.1 && recall < 1, "\(partial)")
+        run = try await Self.quiver(["segments", "show", "c", String(first)] + s)
+        #expect(run.stdout.contains("imbalance") && run.stdout.contains("tombstones: 0.125"), "\(run.stdout)")
+
+        // Compaction rewrites the segment with deletes; rebuild gives a segment a new id.
+        run = try await Self.quiver(["segments", "compact", "c", "--wait", "--json"] + s)
+        let compacted = try lines(run)
+        #expect(!compacted.contains { $0["id"] as? Int == first } && compacted.allSatisfy { $0["deleted_rows"] as? Int == 0 }, "\(run.stdout)")
+        #expect(compacted.compactMap { $0["rows"] as? Int }.reduce(0, +) == 700 - 32)
+        let target = try #require(compacted.last?["id"] as? Int)
+        run = try await Self.quiver(["segments", "rebuild", "c", String(target), "--wait", "--json"] + s)
+        let rebuilt = try lines(run)
+        #expect(!rebuilt.contains { $0["id"] as? Int == target } && rebuilt.count == compacted.count, "\(run.stdout) \(run.stderr)")
+        #expect(rebuilt.compactMap { $0["rows"] as? Int }.reduce(0, +) == 700 - 32)
+
+        run = try await Self.quiver(["segments", "show", "c", "999"] + s)
+        #expect(run.status != 0 && run.stderr.contains("no segment 999"), "\(run.stderr)")
+
+        run = try await Self.quiver(["stats", "--json"] + s)
+        let stats = try #require(try run.json() as? [String: Any])
+        let collections = try #require(stats["collections"] as? [[String: Any]])
+        let c = try #require(collections.first { $0["name"] as? String == "c" })
+        #expect(c["rows"] as? Int == 700 - 32)
+        #expect((c["segments"] as? [String: Int])?["indexed"] == rebuilt.count && (c["disk_bytes"] as? Int ?? 0) > 0, "\(c)")
+        #expect((stats["compactions"] as? Int ?? 0) >= 2)
+        run = try await Self.quiver(["stats"] + s)
+        #expect(run.stdout.contains("INDEX FILES") && run.stdout.contains("indexed"), "\(run.stdout)")
+        try await server.stop()
+    }
+
     @Test func apiKeyFromTheEnvironment() async throws {
         let dir = TemporaryDirectory()
         let key = "admin-key-for-the-cli-test"
