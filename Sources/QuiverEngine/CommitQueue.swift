@@ -121,7 +121,9 @@ final class CommitQueue: Sendable {
             do {
                 // A group that only seals changes memory alone: nothing to write.
                 if planner.batch.operationCount > 0 {
+                    let started = ContinuousClock.now
                     try store.commit(planner.batch, sync: sync)
+                    if sync { EngineMetrics.walSync.record(duration: ContinuousClock.now - started) }
                     statistics.commitGroups.add(1, ordering: .relaxed)
                     if sync { statistics.walSyncs.add(1, ordering: .relaxed) }
                 }

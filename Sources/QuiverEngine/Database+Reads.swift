@@ -86,6 +86,7 @@ extension Database {
             let filter = try options.filter.map { (text) throws(QuiverError) in try Self.parseFilter(text, state: state) }
             let view = state.view()
             let (hits, plan) = try await scan(view, queries: flat, k: k, nprobe: options.nprobe, filter: filter)
+            EngineMetrics.searched(plan)
             return (try await materialize(view, hits: hits, includeVectors: options.includeVectors, fieldIndices: fieldIndices), plan)
         }
     }

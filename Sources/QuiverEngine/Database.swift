@@ -204,6 +204,7 @@ public final class Database: Sendable {
             guard case .upserted(let inserted, let replaced) = try await submit(.upsert(state, validated)) else {
                 preconditionFailure("upsert produced another outcome")
             }
+            EngineMetrics.rowsIngested.increment(by: inserted + replaced)
             return UpsertResult(inserted: inserted, replaced: replaced)
         }
     }

@@ -257,6 +257,7 @@ final class SegmentMaintainer: Sendable {
                 throw error
             }
             statistics.indexBuilds.add(1, ordering: .relaxed)
+            EngineMetrics.indexBuild.recordMilliseconds(rows.record.buildMilliseconds)
             logger.info(
                 "segment indexed",
                 metadata: [
@@ -437,6 +438,7 @@ final class SegmentMaintainer: Sendable {
         }
         for id in inputs { try? FileManager.default.removeItem(atPath: filePath(collection, id)) }
         statistics.compactions.add(1, ordering: .relaxed)
+        EngineMetrics.compaction.record(duration: ContinuousClock.now - started)
         logger.info(
             "segments compacted",
             metadata: [

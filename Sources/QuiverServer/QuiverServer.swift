@@ -45,7 +45,7 @@ public final class QuiverServer: Sendable {
     public static let version = "0.2.0"
 
     public let options: ServerOptions
-    private let database: Database
+    let database: Database
     private let state: ServerState
     private let transport: HTTP2ServerTransport.Posix
     private let server: GRPCServer<HTTP2ServerTransport.Posix>

@@ -1,5 +1,6 @@
 import GRPCCore
 import Logging
+import Metrics
 import QuiverCore
 import QuiverWire
 
@@ -41,6 +42,11 @@ struct CallHandler: Sendable {
         } onCancelRPC: {
             if state.isServing { task.cancel() }
         }
+        let method = context.descriptor.method
+        let code: String
+        if case .failure(let error) = result { code = error.code.rawValue } else { code = "ok" }
+        Counter(label: "quiver_rpc_calls_total", dimensions: [("method", method), ("code", code)]).increment()
+        Metrics.Timer(label: "quiver_rpc_duration_seconds", dimensions: [("method", method)]).record(duration: ContinuousClock.now - started)
         switch result {
         case .success(let value):
             if logger.logLevel <= .debug { logger.debug("call", metadata: metadata(context, started)) }

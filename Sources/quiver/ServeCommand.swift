@@ -2,6 +2,8 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import QuiverCore
 import QuiverEngine
 import QuiverIndex
@@ -24,6 +26,11 @@ struct Serve: AsyncParsableCommand {
             Without --api-keys anyone who can reach the address has full access, so the default \
             address is loopback. API keys file: one 'KEY ROLE [LABEL]' per line, ROLE read, write \
             or admin; keys at least 16 characters.
+
+            With --metrics HOST:PORT, Prometheus's text format is served at \
+            http://HOST:PORT/metrics (no authentication: keep it on loopback or a private \
+            network), and 'metrics HOST:PORT' is printed before the 'listening' line. The metrics \
+            are listed in docs/operations.md.
             """
     )
 
@@ -50,6 +57,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical. Calls log at debug.", valueName: "level"))
     var logLevel = "info"
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics over HTTP at this address (path /metrics); port 0 picks a free port.", valueName: "host:port"))
+    var metrics: String?
+
     func validate() throws {
         guard SyncPolicy(parsing: sync) != nil else {
             throw ValidationError("--sync must be always, batch, batch:<1-1000>ms or none, not '\(sync)'")
@@ -75,12 +85,18 @@ struct Serve: AsyncParsableCommand {
 
         let address: ServerAddress
         let keys: APIKeys?
+        let metricsAddress: ServerAddress?
         do {
             address = try ServerAddress(parsing: listen)
             keys = try apiKeys.map { path throws(QuiverError) in try APIKeys(file: path) }
+            metricsAddress = try metrics.map { text throws(QuiverError) in try ServerAddress(parsing: text) }
         } catch {
             throw ValidationError(error.message)
         }
+        // Before anything records a metric: swift-metrics binds each metric to the backend when
+        // the metric is created.
+        let registry = PrometheusCollectorRegistry()
+        if metricsAddress != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
         if keys == nil && !address.isLoopback {
             let warning = """
 
@@ -109,10 +125,29 @@ struct Serve: AsyncParsableCommand {
         }
         let signals = SignalHandling(logger: logger) { server.beginGracefulShutdown() }
         defer { signals.cancel() }
-        try await server.run { bound in
-            // One unbuffered write: scripts and tests wait for this line.
-            FileHandle.standardOutput.write(Data("listening \(bound)\n".utf8))
+        var endpoint: MetricsEndpoint?
+        if let metricsAddress {
+            do {
+                endpoint = try await MetricsEndpoint.start(at: metricsAddress, registry: registry) { server.refreshMetrics() }
+            } catch {
+                logger.critical("cannot serve metrics", metadata: ["address": "\(metricsAddress)", "error": "\(error)"])
+                server.beginGracefulShutdown()
+                try? await server.run()
+                throw ExitCode(1)
+            }
+            logger.notice("metrics", metadata: ["address": "\(endpoint!.address)"])
+            FileHandle.standardOutput.write(Data("metrics \(endpoint!.address)\n".utf8))
         }
+        do {
+            try await server.run { bound in
+                // One unbuffered write: scripts and tests wait for this line.
+                FileHandle.standardOutput.write(Data("listening \(bound)\n".utf8))
+            }
+        } catch {
+            await endpoint?.close()
+            throw error
+        }
+        await endpoint?.close()
     }
 }
 
