@@ -65,6 +65,9 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         case segmentNotFound
         /// The segment is growing or sealed: it has no index to rebuild or check.
         case segmentNotIndexed
+        /// A path that cannot be used: a backup destination or restore target that is not empty,
+        /// a source that is not a backup.
+        case invalidPath
         // Database state.
         case databaseClosed
         case databaseLocked

@@ -44,6 +44,9 @@ final class SegmentMaintainer: Sendable {
     private let statistics: EngineStatistics
     private let logger: Logger
     private let tick = Mutex<_Concurrency.Task<Void, Never>?>(nil)
+    /// Backups in progress, and the file deletions they hold back: a backup copies the index
+    /// files its checkpoint's manifests name, and compaction or a drop must not delete them first.
+    private let fileHolds = Mutex<(count: Int, deferred: [String])>((0, []))
 
     /// A segment is rewritten once more than this share of its rows is deleted.
     static let deletedShareMax = 0.2
@@ -63,6 +66,31 @@ final class SegmentMaintainer: Sendable {
         self.thread = thread
         self.statistics = statistics
         self.logger = logger
+    }
+
+    // MARK: File deletion
+
+    /// Holds back index-file deletions until `releaseFiles` (for a backup).
+    func holdFiles() { fileHolds.withLock { $0.count += 1 } }
+
+    func releaseFiles() {
+        let paths = fileHolds.withLock { holds -> [String] in
+            holds.count -= 1
+            guard holds.count == 0 else { return [] }
+            defer { holds.deferred = [] }
+            return holds.deferred
+        }
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// Deletes a file or directory now, or once no backup holds files.
+    private func delete(_ path: String) {
+        let now = fileHolds.withLock { holds -> Bool in
+            guard holds.count > 0 else { return true }
+            holds.deferred.append(path)
+            return false
+        }
+        if now { try? FileManager.default.removeItem(atPath: path) }
     }
 
     // MARK: Scheduling
@@ -436,7 +464,7 @@ final class SegmentMaintainer: Sendable {
             try? FileManager.default.removeItem(atPath: path)
             throw error
         }
-        for id in inputs { try? FileManager.default.removeItem(atPath: filePath(collection, id)) }
+        for id in inputs { delete(filePath(collection, id)) }
         statistics.compactions.add(1, ordering: .relaxed)
         EngineMetrics.compaction.record(duration: ContinuousClock.now - started)
         logger.info(
@@ -466,7 +494,7 @@ final class SegmentMaintainer: Sendable {
         let store = self.store
         _ = try? await thread.run { () throws(QuiverError) in
             store.reclaimSpace(of: collection)
-            try? FileManager.default.removeItem(atPath: store.directory.segmentsPath(of: collection))
+            self.delete(store.directory.segmentsPath(of: collection))
         }
     }
 }

@@ -126,6 +126,21 @@ final class RocksDB: @unchecked Sendable {
         }
     }
 
+    /// Writes a consistent copy of the whole database (every column family, memtables flushed
+    /// first) to `path`, which must not exist: RocksDB's checkpoint, hard links for SST files on
+    /// the same file system and copies otherwise.
+    func checkpoint(to path: String) throws(QuiverError) {
+        assertOpen()
+        var error: UnsafeMutablePointer<CChar>?
+        guard let checkpoint = rocksdb_checkpoint_object_create(db, &error) else {
+            try RocksDB.check(error, "create checkpoint object")
+            throw .io("create checkpoint object: no handle returned")
+        }
+        defer { rocksdb_checkpoint_object_destroy(checkpoint) }
+        rocksdb_checkpoint_create(checkpoint, path, 0, &error)
+        try RocksDB.check(error, "checkpoint to \(path)")
+    }
+
     /// Compacts `[start, end)` of a family, reclaiming the space of deleted keys. Blocks.
     func compactRange(_ family: ColumnFamily, start: [UInt8], end: [UInt8]) {
         assertOpen()

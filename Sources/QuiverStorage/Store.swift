@@ -55,6 +55,10 @@ public final class Store: Sendable {
         }
     }
 
+    /// A consistent copy of RocksDB at `path` (which must not exist), as of one instant: every
+    /// write acknowledged before the call is in it, none that started after it returned.
+    public func checkpoint(to path: String) throws(QuiverError) { try rocks.checkpoint(to: path) }
+
     /// Flushes memtables (so the next open replays no WAL), closes RocksDB and releases the lock.
     /// Every `StorageSnapshot` must have been released.
     public func close() throws(QuiverError) {

@@ -1,0 +1,166 @@
+import Foundation
+import QuiverCore
+import QuiverIndex
+import QuiverStorage
+
+/// Backup and restore (docs/operations.md, "Backup and restore").
+///
+/// A backup is a data directory: RocksDB's checkpoint (every column family at one instant,
+/// memtables flushed) in `rocksdb/`, and in `segments/` a copy of every index file the
+/// checkpoint's manifests name, each verified against its manifest checksum as it is copied.
+/// Index-file deletions (compaction, drops) are held back while the backup runs, so every file
+/// the checkpoint names still exists when it is copied; files written after the checkpoint are
+/// not named by it and are not copied. Writes and searches go on throughout.
+///
+/// Restore copies a backup into an empty directory and verifies it before it can be served:
+/// every index file against its manifest checksum, and every stored row by a full scan (RocksDB
+/// checks its block checksums as it reads).
+extension Database {
+    /// Name of the file that marks a directory as a Quiver backup.
+    public static let backupMarker = "quiver-backup.json"
+
+    /// Writes a consistent backup of the whole database to `destination`, which must not exist or
+    /// be an empty directory, on this machine.
+    public func backup(to destination: String) async throws(QuiverError) -> BackupSummary {
+        try await operation { () async throws(QuiverError) -> BackupSummary in
+            let target = URL(fileURLWithPath: destination).standardizedFileURL.path
+            try Self.requireEmpty(target, field: "destination")
+            let store = self.store
+            maintainer.holdFiles()
+            defer { maintainer.releaseFiles() }
+            return try await maintenance.run { () throws(QuiverError) -> BackupSummary in
+                do {
+                    try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+                } catch {
+                    throw .io("create \(target): \(error.localizedDescription)")
+                }
+                try store.checkpoint(to: target + "/rocksdb")
+                // The checkpoint's own manifests say which index files belong to it.
+                let copy = try Store.open(path: target, backgroundJobs: 1)
+                var files = 0
+                var collections = 0
+                do throws(QuiverError) {
+                    let catalog = try copy.loadCatalog()
+                    collections = catalog.collections.count
+                    for collection in catalog.collections {
+                        let from = store.directory.segmentsPath(of: collection.id)
+                        let to = copy.directory.segmentsPath(of: collection.id)
+                        for record in try copy.loadSegmentManifest(of: collection.id).segments {
+                            try Self.copyVerified(
+                                from: from + "/" + record.file, to: to + "/" + record.file, record: record,
+                                dimension: collection.schema.dimension)
+                            files += 1
+                        }
+                    }
+                    try copy.close()
+                } catch {
+                    try? copy.close()
+                    throw error
+                }
+                try? FileManager.default.removeItem(atPath: target + "/quiver.lock")
+                let summary = BackupSummary(path: target, collections: collections, rows: nil, segmentFiles: files, bytes: Self.bytes(under: target))
+                try Self.writeMarker(summary, in: target)
+                return summary
+            }
+        }
+    }
+
+    /// Makes a servable database in `directory` (which must not exist or be empty) from the
+    /// backup at `source`, verifying it: every index file against its manifest checksum, every
+    /// row by a full scan. Nothing may have the directory open. On failure the directory is
+    /// removed again.
+    public static func restore(from source: String, to directory: String) throws(QuiverError) -> BackupSummary {
+        let source = URL(fileURLWithPath: source).standardizedFileURL.path
+        let target = URL(fileURLWithPath: directory).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: source + "/" + backupMarker) else {
+            throw .invalid(.invalidPath, "\(source) is not a Quiver backup (no \(backupMarker))", field: "source", value: source)
+        }
+        try requireEmpty(target, field: "data-dir")
+        do throws(QuiverError) {
+            try copyTree(from: source, to: target)
+            try? FileManager.default.removeItem(atPath: target + "/" + backupMarker)
+            let store = try Store.open(path: target, backgroundJobs: 1)
+            var rows = 0
+            var files = 0
+            var collections = 0
+            do throws(QuiverError) {
+                let catalog = try store.loadCatalog()
+                collections = catalog.collections.count
+                for collection in catalog.collections {
+                    let segments = store.directory.segmentsPath(of: collection.id)
+                    for record in try store.loadSegmentManifest(of: collection.id).segments {
+                        try verify(segments + "/" + record.file, record: record, dimension: collection.schema.dimension)
+                        files += 1
+                    }
+                    try store.scanRows(of: collection) { (_, _, _) throws(QuiverError) in rows += 1 }
+                    try store.scanFields(of: collection) { (_, _) throws(QuiverError) in }
+                }
+                try store.close()
+            } catch {
+                try? store.close()
+                throw error
+            }
+            return BackupSummary(path: target, collections: collections, rows: rows, segmentFiles: files, bytes: bytes(under: target))
+        } catch {
+            try? FileManager.default.removeItem(atPath: target)
+            throw error
+        }
+    }
+
+    private static func requireEmpty(_ path: String, field: String) throws(QuiverError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        guard isDirectory.boolValue, contents.isEmpty else {
+            throw .invalid(.invalidPath, "\(path) exists and is not an empty directory", field: field, value: path)
+        }
+    }
+
+    private static func verify(_ path: String, record: SegmentRecord, dimension: Int) throws(QuiverError) {
+        let (_, checksum) = try SegmentFile.read(from: path, dimension: dimension)
+        guard checksum == record.checksum else {
+            throw .corruption("\(path): checksum \(checksum) is not the manifest's \(record.checksum)")
+        }
+    }
+
+    private static func copyVerified(from: String, to: String, record: SegmentRecord, dimension: Int) throws(QuiverError) {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        } catch {
+            throw .io("copy \(from) to \(to): \(error.localizedDescription)")
+        }
+        try verify(to, record: record, dimension: dimension)
+    }
+
+    private static func copyTree(from source: String, to target: String) throws(QuiverError) {
+        do {
+            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
+            try FileManager.default.copyItem(atPath: source, toPath: target)
+        } catch {
+            throw .io("copy \(source) to \(target): \(error.localizedDescription)")
+        }
+    }
+
+    private static func writeMarker(_ summary: BackupSummary, in directory: String) throws(QuiverError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            try encoder.encode(summary).write(to: URL(fileURLWithPath: directory + "/" + backupMarker))
+        } catch {
+            throw .io("write \(backupMarker): \(error.localizedDescription)")
+        }
+    }
+
+    static func bytes(under path: String) -> Int {
+        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total = 0
+        while let item = enumerator.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + item)
+            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? NSNumber)?.intValue ?? 0 }
+        }
+        return total
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import QuiverCore
+@testable import QuiverEngine
+import QuiverTesting
+import Synchronization
+import Testing
+
+/// Backup while writes, seals, builds and compactions run; restore verifies and yields a
+/// database equal to the source at one instant.
+@Suite struct BackupTests {
+    static let dimension = 8
+    static let batch = 50
+
+    static func schema() -> CollectionSchema {
+        CollectionSchema(
+            name: "b", dimension: dimension, metric: .l2, fields: [FieldSchema(name: "n", type: .int64)],
+            index: IndexSettings(codes: .flat, nlist: 8, segmentRows: 256))
+    }
+
+    /// The vector of record `id`, the same every time.
+    static func vector(_ id: UInt64) -> [Float] {
+        var rng = SeededRandom(seed: id &+ 1)
+        return randomVector(dimension, integer: true, using: &rng)
+    }
+
+    static func records(batch b: Int) -> [Record] {
+        (0..<batch).map { i in
+            let id = UInt64(b * batch + i)
+            return Record(id: RecordID(id), vector: vector(id), fields: ["n": .int64(Int64(id))])
+        }
+    }
+
+    @Test func backupDuringWritesRestoresToOneInstant() async throws {
+        let source = TemporaryDirectory()
+        let backups = TemporaryDirectory()
+        final class Progress: Sendable {
+            let acked = Atomic<Int>(0)
+            let stop = Atomic<Bool>(false)
+        }
+        let progress = Progress()
+        var before = 0
+        var after = 0
+        try await withDatabase(source) { db async throws in
+            _ = try await db.createCollection(Self.schema())
+            for b in 0..<10 { _ = try await db.upsert("b", Self.records(batch: b)) }
+            progress.acked.store(10, ordering: .relaxed)
+            // One writer, batch after batch; deletes and forced compactions rewrite index files.
+            let writer = Task {
+                var b = 10
+                while !progress.stop.load(ordering: .relaxed) {
+                    _ = try await db.upsert("b", Self.records(batch: b))
+                    if b % 7 == 0 { _ = try await db.delete("b", ids: [RecordID(UInt64((b - 10) * Self.batch))]) }
+                    if b % 5 == 0 { try await db.compact("b") }
+                    b += 1
+                    progress.acked.store(b, ordering: .relaxed)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            before = progress.acked.load(ordering: .relaxed)
+            let summary = try await db.backup(to: backups.child("one"))
+            after = progress.acked.load(ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(200))
+            progress.stop.store(true, ordering: .relaxed)
+            try await writer.value
+            #expect(summary.collections == 1 && summary.segmentFiles > 0 && summary.bytes > 0, "\(summary)")
+            #expect(after > before, "writes went on during the backup")
+        }
+
+        let restored = TemporaryDirectory()
+        let summary = try Database.restore(from: backups.child("one"), to: restored.child("db"))
+        let db = try await Database.open(path: restored.child("db"), options: quietOptions())
+        do {
+            let all = try await db.query("b", filter: nil, limit: 100_000, includeVectors: true)
+            #expect(summary.rows == all.count)
+            // Whole batches only, every batch acknowledged before the backup started, none begun
+            // after it returned: the state at one instant of a single writer's sequence.
+            let batches = Dictionary(grouping: all.map { Int($0.id.rawValue) / Self.batch }, by: { $0 })
+            let highest = try #require(batches.keys.max())
+            #expect(highest + 1 >= before && highest + 1 <= after + 1, "batches 0..<\(highest + 1), acked \(before)…\(after)")
+            // Deletes: one id of every 7th batch from 10 on, each in its batch's commit order.
+            var oracle = BruteForceOracle(metric: .l2, dimension: Self.dimension)
+            for b in 0...highest {
+                var ids = Set((0..<Self.batch).map { UInt64(b * Self.batch + $0) })
+                for d in 10...max(10, highest) where d % 7 == 0 && d <= highest {
+                    ids.remove(UInt64((d - 10) * Self.batch))
+                }
+                let present = Set(all.map(\.id.rawValue)).intersection((0..<Self.batch).map { UInt64(b * Self.batch + $0) })
+                #expect(present == ids, "batch \(b)")
+                ids.forEach { oracle.upsert(RecordID($0), Self.vector($0)) }
+            }
+            #expect(all.allSatisfy { $0.vector == Self.vector($0.id.rawValue) && $0.fields["n"] == .int64(Int64($0.id.rawValue)) })
+            var rng = SeededRandom(seed: 99)
+            for _ in 0..<5 {
+                let query = randomVector(Self.dimension, integer: true, using: &rng)
+                let hits = try await db.search("b", queries: [query], k: 10, options: SearchOptions(nprobe: 8))
+                #expect(hits[0].map(\.id) == oracle.search(query, k: 10).map(\.id))
+            }
+            try await db.close()
+        } catch {
+            try? await db.close()
+            throw error
+        }
+    }
+
+    @Test func restoreRefusesDamagedBackupsAndUsedDirectories() async throws {
+        let source = TemporaryDirectory()
+        let backups = TemporaryDirectory()
+        try await withDatabase(source) { db async throws in
+            _ = try await db.createCollection(Self.schema())
+            for b in 0..<8 { _ = try await db.upsert("b", Self.records(batch: b)) }
+            try await db.waitForBackgroundWork()
+            _ = try await db.backup(to: backups.child("good"))
+            await #expect(throws: QuiverError.self) { try await db.backup(to: backups.child("good")) }
+        }
+        let target = TemporaryDirectory()
+        // Not a backup.
+        #expect(throws: QuiverError.self) { try Database.restore(from: source.path, to: target.child("x")) }
+        // Into a directory that is not empty.
+        try Data("x".utf8).write(to: URL(fileURLWithPath: target.child("used")))
+        #expect(throws: QuiverError.self) { try Database.restore(from: backups.child("good"), to: target.path) }
+        // A flipped byte in an index file: refused, and nothing is left behind.
+        try FileManager.default.copyItem(atPath: backups.child("good"), toPath: backups.child("bad"))
+        let segments = backups.child("bad") + "/segments"
+        let collection = try #require(try FileManager.default.contentsOfDirectory(atPath: segments).first)
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: segments + "/" + collection).first)
+        let path = segments + "/" + collection + "/" + file
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try Database.restore(from: backups.child("bad"), to: target.child("restored"))
+            Issue.record("a damaged backup was restored")
+        } catch {
+            #expect(error.code == .corruption, "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: target.child("restored")))
+        #expect(try Database.restore(from: backups.child("good"), to: target.child("restored")).rows == 400)
+    }
+}
