@@ -166,6 +166,17 @@ public struct QuiverClient: Sendable {
         return (response.segments.map(\.domain), response.pending)
     }
 
+    /// A consistent backup of the whole database into `destination`, a directory on the
+    /// server's machine (admin role).
+    public func backup(to destination: String) async throws(QuiverError) -> BackupSummary {
+        let response = try await call {
+            try await admin.backup(.with { $0.destination = destination }, metadata: metadata, options: callOptions)
+        }
+        return BackupSummary(
+            path: response.path, collections: Int(response.collections), rows: nil, segmentFiles: Int(response.segmentFiles),
+            bytes: Int(response.bytes))
+    }
+
     // MARK: Collections
 
     public func createCollection(_ schema: CollectionSchema) async throws(QuiverError) -> CollectionInfo {

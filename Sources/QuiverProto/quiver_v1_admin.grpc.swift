@@ -124,6 +124,19 @@ public enum Quiver_V1_AdminService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Backup" metadata.
+        public enum Backup: Sendable {
+            /// Request type for "Backup".
+            public typealias Input = Quiver_V1_BackupRequest
+            /// Response type for "Backup".
+            public typealias Output = Quiver_V1_BackupResponse
+            /// Descriptor for "Backup".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.AdminService"),
+                method: "Backup",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "quiver.v1.AdminService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Health.descriptor,
@@ -133,7 +146,8 @@ public enum Quiver_V1_AdminService: Sendable {
             ShowSegment.descriptor,
             SealSegments.descriptor,
             CompactSegments.descriptor,
-            RebuildSegment.descriptor
+            RebuildSegment.descriptor,
+            Backup.descriptor
         ]
     }
 }
@@ -309,6 +323,26 @@ extension Quiver_V1_AdminService {
             request: GRPCCore.StreamingServerRequest<Quiver_V1_SegmentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SegmentsResponse>
+
+        /// Handle the "Backup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role. Writes a consistent backup of the whole database to a directory on
+        /// > the server's machine while the server keeps serving (docs/operations.md). Errors:
+        /// > INVALID_ARGUMENT (the destination exists and is not empty), INTERNAL/io.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_BackupRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_BackupResponse` messages.
+        func backup(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_BackupRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_BackupResponse>
     }
 
     /// Service protocol for the "quiver.v1.AdminService" service.
@@ -468,6 +502,26 @@ extension Quiver_V1_AdminService {
             request: GRPCCore.ServerRequest<Quiver_V1_SegmentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse>
+
+        /// Handle the "Backup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role. Writes a consistent backup of the whole database to a directory on
+        /// > the server's machine while the server keeps serving (docs/operations.md). Errors:
+        /// > INVALID_ARGUMENT (the destination exists and is not empty), INTERNAL/io.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_BackupRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Quiver_V1_BackupResponse` message.
+        func backup(
+            request: GRPCCore.ServerRequest<Quiver_V1_BackupRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Quiver_V1_BackupResponse>
     }
 
     /// Simple service protocol for the "quiver.v1.AdminService" service.
@@ -625,6 +679,26 @@ extension Quiver_V1_AdminService {
             request: Quiver_V1_SegmentsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Quiver_V1_SegmentsResponse
+
+        /// Handle the "Backup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role. Writes a consistent backup of the whole database to a directory on
+        /// > the server's machine while the server keeps serving (docs/operations.md). Errors:
+        /// > INVALID_ARGUMENT (the destination exists and is not empty), INTERNAL/io.
+        ///
+        /// - Parameters:
+        ///   - request: A `Quiver_V1_BackupRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Quiver_V1_BackupResponse` to respond with.
+        func backup(
+            request: Quiver_V1_BackupRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Quiver_V1_BackupResponse
     }
 }
 
@@ -720,6 +794,17 @@ extension Quiver_V1_AdminService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Quiver_V1_AdminService.Method.Backup.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_BackupRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_BackupResponse>(),
+            handler: { request, context in
+                try await self.backup(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -808,6 +893,17 @@ extension Quiver_V1_AdminService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SegmentsResponse> {
         let response = try await self.rebuildSegment(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func backup(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_BackupRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_BackupResponse> {
+        let response = try await self.backup(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -915,6 +1011,19 @@ extension Quiver_V1_AdminService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse> {
         return GRPCCore.ServerResponse<Quiver_V1_SegmentsResponse>(
             message: try await self.rebuildSegment(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func backup(
+        request: GRPCCore.ServerRequest<Quiver_V1_BackupRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Quiver_V1_BackupResponse> {
+        return GRPCCore.ServerResponse<Quiver_V1_BackupResponse>(
+            message: try await self.backup(
                 request: request.message,
                 context: context
             ),
@@ -1120,6 +1229,31 @@ extension Quiver_V1_AdminService {
             deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SegmentsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SegmentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Backup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role. Writes a consistent backup of the whole database to a directory on
+        /// > the server's machine while the server keeps serving (docs/operations.md). Errors:
+        /// > INVALID_ARGUMENT (the destination exists and is not empty), INTERNAL/io.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_BackupRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_BackupRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_BackupResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func backup<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_BackupRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_BackupRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_BackupResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_BackupResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1416,6 +1550,42 @@ extension Quiver_V1_AdminService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Backup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role. Writes a consistent backup of the whole database to a directory on
+        /// > the server's machine while the server keeps serving (docs/operations.md). Errors:
+        /// > INVALID_ARGUMENT (the destination exists and is not empty), INTERNAL/io.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_BackupRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_BackupRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_BackupResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func backup<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_BackupRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_BackupRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_BackupResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_BackupResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Quiver_V1_AdminService.Method.Backup.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1651,6 +1821,37 @@ extension Quiver_V1_AdminService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SegmentsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SegmentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Backup" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the admin role. Writes a consistent backup of the whole database to a directory on
+    /// > the server's machine while the server keeps serving (docs/operations.md). Errors:
+    /// > INVALID_ARGUMENT (the destination exists and is not empty), INTERNAL/io.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Quiver_V1_BackupRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func backup<Result>(
+        request: GRPCCore.ClientRequest<Quiver_V1_BackupRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_BackupResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.backup(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_BackupRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_BackupResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1920,6 +2121,41 @@ extension Quiver_V1_AdminService.ClientProtocol {
             metadata: metadata
         )
         return try await self.rebuildSegment(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Backup" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the admin role. Writes a consistent backup of the whole database to a directory on
+    /// > the server's machine while the server keeps serving (docs/operations.md). Errors:
+    /// > INVALID_ARGUMENT (the destination exists and is not empty), INTERNAL/io.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func backup<Result>(
+        _ message: Quiver_V1_BackupRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_BackupResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Quiver_V1_BackupRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.backup(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -91,6 +91,18 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
         }
     }
 
+    func backup(request: Quiver_V1_BackupRequest, context: ServerContext) async throws -> Quiver_V1_BackupResponse {
+        try await calls.handle(context) { () async throws(QuiverError) in
+            let summary = try await database.backup(to: request.destination)
+            return .with {
+                $0.path = summary.path
+                $0.collections = UInt32(summary.collections)
+                $0.segmentFiles = UInt32(summary.segmentFiles)
+                $0.bytes = UInt64(summary.bytes)
+            }
+        }
+    }
+
     func version(request: Quiver_V1_VersionRequest, context: ServerContext) async throws -> Quiver_V1_VersionResponse {
         .with {
             $0.version = QuiverServer.version

@@ -64,6 +64,7 @@ struct QuiverServices: RegistrableRPCService {
         router.register(A.SealSegments.descriptor, limit) { try await admin.sealSegments(request: $0, context: $1) }
         router.register(A.CompactSegments.descriptor, limit) { try await admin.compactSegments(request: $0, context: $1) }
         router.register(A.RebuildSegment.descriptor, limit) { try await admin.rebuildSegment(request: $0, context: $1) }
+        router.register(A.Backup.descriptor, limit) { try await admin.backup(request: $0, context: $1) }
     }
 }
 

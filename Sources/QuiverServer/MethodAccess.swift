@@ -24,6 +24,7 @@ enum MethodAccess {
         Quiver_V1_AdminService.Method.SealSegments.descriptor: .admin,
         Quiver_V1_AdminService.Method.CompactSegments.descriptor: .admin,
         Quiver_V1_AdminService.Method.RebuildSegment.descriptor: .admin,
+        Quiver_V1_AdminService.Method.Backup.descriptor: .admin,
     ]
 
     static func role(for method: MethodDescriptor) -> Role? {

@@ -355,6 +355,45 @@ import Testing
         try await server.stop()
     }
 
+    /// `quiver backup` through a serving server, `quiver restore` offline, and a second server on
+    /// the restored directory that answers like the first.
+    @Test func backupAndRestoreThroughTheCLI() async throws {
+        let server = try await TestServer()
+        let files = TemporaryDirectory()
+        let s = ["--server", server.address]
+        var run = try await Self.quiver(["collection", "create", "k", "--dim", "8", "--metric", "l2", "--nlist", "8", "--segment-rows", "256"] + s)
+        #expect(run.status == 0, "\(run.stderr)")
+        var rng = SeededRandom(seed: 8)
+        let vectors = (0..<600).map { _ in (0..<8).map { _ in Float(Int.random(in: -5...5, using: &rng)) } }
+        try Self.writeFvecs(vectors, to: files.child("v.fvecs"))
+        run = try await Self.quiver(["upsert", "k", files.child("v.fvecs")] + s)
+        #expect(run.status == 0, "\(run.stderr)")
+        run = try await Self.quiver(["segments", "seal", "k", "--wait"] + s)
+        #expect(run.status == 0, "\(run.stderr)")
+        run = try await Self.quiver(["backup", files.child("b"), "--json"] + s)
+        let backup = try #require(try run.json() as? [String: Any], "\(run.stderr)")
+        #expect(backup["collections"] as? Int == 1 && backup["segment_files"] as? Int == 3, "\(backup)")
+        run = try await Self.quiver(["backup", files.child("b")] + s)
+        #expect(run.status != 0 && run.stderr.contains("not an empty directory"), "\(run.stderr)")
+        let query = "1,0,0,0,0,0,0,1"
+        run = try await Self.quiver(["search", "k", "--vector", query, "-k", "10", "--nprobe", "8", "--json"] + s)
+        let before = try #require((try run.json() as? [String: Any])?["ids"] as? [Int])
+        try await server.stop()
+
+        let restoredDirectory = TemporaryDirectory()
+        run = try await Self.quiver(["restore", files.child("b"), "--data-dir", restoredDirectory.path, "--json"])
+        let restored = try #require(try run.json() as? [String: Any], "\(run.stderr)")
+        #expect(restored["rows"] as? Int == 600 && restored["segment_files"] as? Int == 3, "\(restored)")
+        let second = try await TestServer(dataDirectory: restoredDirectory)
+        run = try await Self.quiver(["search", "k", "--vector", query, "-k", "10", "--nprobe", "8", "--json", "--server", second.address])
+        #expect((try run.json() as? [String: Any])?["ids"] as? [Int] == before)
+        run = try await Self.quiver(["count", "k", "--server", second.address])
+        #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "600")
+        try await second.stop()
+        run = try await Self.quiver(["restore", files.child("v.fvecs"), "--data-dir", files.child("r2")])
+        #expect(run.status != 0 && run.stderr.contains("not a Quiver backup"), "\(run.stderr)")
+    }
+
     @Test func apiKeyFromTheEnvironment() async throws {
         let dir = TemporaryDirectory()
         let key = "admin-key-for-the-cli-test"
