@@ -5,6 +5,6 @@ import ArgumentParser
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (build in release mode first; see scripts/bench.sh).",
-        subcommands: [BenchEngine.self, BenchServer.self, BenchIVF.self, BenchFilter.self, BenchWire.self, BenchOpen.self]
+        subcommands: [BenchEngine.self, BenchServer.self, BenchIVF.self, BenchFilter.self, BenchImport.self, BenchWire.self, BenchOpen.self]
     )
 }
