@@ -51,6 +51,7 @@ public final class Database: Sendable {
             store: store, registry: registry, commits: commits, thread: maintenance, statistics: statistics,
             logger: options.logger)
         box.set(maintainer)
+        maintainer.buildsDeferred.store(options.deferIndexing, ordering: .relaxed)
         if options.backgroundWork { maintainer.start() }
     }
 
@@ -182,6 +183,12 @@ public final class Database: Sendable {
         try await operation { () async throws(QuiverError) in
             maintainer.schedule(.compact(try registry.require(collection), force: true))
         }
+    }
+
+    /// Starts the index builds that `DatabaseOptions.deferIndexing` held back (every sealed
+    /// segment), and indexes as usual from then on.
+    public func indexDeferredSegments() async throws(QuiverError) {
+        try await operation { () async throws(QuiverError) in maintainer.resumeBuilds() }
     }
 
     /// Waits until every sealed segment is indexed and no background work is queued or running.

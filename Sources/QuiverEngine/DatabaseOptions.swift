@@ -15,6 +15,10 @@ public struct DatabaseOptions: Sendable {
     /// compaction by policy). Default `true`; tests that want to control every seal turn it off.
     /// Segments that fill up are indexed either way.
     public var backgroundWork: Bool
+    /// Hold back index builds of sealed segments until `Database.indexDeferredSegments()`:
+    /// for a bulk load that should spend every core on writing first (`quiver import
+    /// --data-dir`). Sealed segments are searched exactly meanwhile. Default `false`.
+    public var deferIndexing: Bool = false
     /// The search planner's cost constants. Default `PlannerSettings()`.
     public var planner: PlannerSettings
     public var logger: Logger

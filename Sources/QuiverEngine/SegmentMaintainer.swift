@@ -47,6 +47,8 @@ final class SegmentMaintainer: Sendable {
     /// Backups in progress, and the file deletions they hold back: a backup copies the index
     /// files its checkpoint's manifests name, and compaction or a drop must not delete them first.
     private let fileHolds = Mutex<(count: Int, deferred: [String])>((0, []))
+    /// Builds of sealed segments are held back (`DatabaseOptions.deferIndexing`).
+    let buildsDeferred = Atomic<Bool>(false)
 
     /// A segment is rewritten once more than this share of its rows is deleted.
     static let deletedShareMax = 0.2
@@ -129,6 +131,15 @@ final class SegmentMaintainer: Sendable {
         return queued || collection.data.withLock { data in data.segments.contains { $0.phase == .sealed || $0.phase == .indexing } }
     }
 
+    /// Ends `deferIndexing`: schedules a build for every sealed segment.
+    func resumeBuilds() {
+        buildsDeferred.store(false, ordering: .relaxed)
+        for collection in registry.all() {
+            let unbuilt = collection.data.withLock { data in data.segments.filter { $0.phase == .sealed }.map(\.id) }
+            for id in unbuilt { schedule(.build(collection, id)) }
+        }
+    }
+
     /// Waits until no task is queued or running and no segment waits to be indexed.
     func waitUntilIdle() async {
         while true {
@@ -152,7 +163,7 @@ final class SegmentMaintainer: Sendable {
     func committed(_ effects: CommitQueue.CommitEffects) {
         for (collection, segment) in effects.sealed {
             statistics.seals.add(1, ordering: .relaxed)
-            schedule(.build(collection, segment))
+            if !buildsDeferred.load(ordering: .relaxed) { schedule(.build(collection, segment)) }
         }
         for collection in effects.dropped { schedule(.reclaim(collection.stored.id)) }
     }
@@ -172,7 +183,7 @@ final class SegmentMaintainer: Sendable {
                 let commits = self.commits
                 _Concurrency.Task { _ = await commits.submit(.seal(collection)) }
             }
-            guard retryAllowed(collection) else { continue }
+            guard retryAllowed(collection), !buildsDeferred.load(ordering: .relaxed) else { continue }
             for id in unbuilt { schedule(.build(collection, id)) }
             if wantsCompaction { schedule(.compact(collection, force: false)) }
         }

@@ -17,8 +17,14 @@ struct BinaryWriter {
     mutating func u32LE(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     mutating func u64LE(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
 
+    /// The floats' bytes, little-endian: one copy on a little-endian host (every platform Quiver
+    /// supports), instead of four bytes at a time — on the write path this was 9% of a bulk load.
     mutating func floats(_ v: [Float]) {
+        #if _endian(little)
+        v.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        #else
         for x in v { u32LE(x.bitPattern) }
+        #endif
     }
 
     /// A u32 LE length, then the UTF-8 bytes.

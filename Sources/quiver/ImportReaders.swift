@@ -61,7 +61,10 @@ struct VecsReader: ImportReader {
     private let handle: FileHandle
     private let valueSize: Int
     private var row = 0
-    private var buffer = Data()
+    /// Bytes read and not yet parsed: `buffer[offset...]`. Consumed rows are dropped only when
+    /// the buffer is refilled, so a row costs its own bytes, not a shift of the whole buffer.
+    private var buffer: [UInt8] = []
+    private var offset = 0
     let total: Int?
 
     init(path: String, ids: [UInt64]?, checker: RowChecker) throws {
@@ -76,32 +79,42 @@ struct VecsReader: ImportReader {
     }
 
     private mutating func fill(_ count: Int) throws -> Bool {
-        while buffer.count < count {
-            let chunk = handle.readData(ofLength: max(1 << 20, count))
+        while buffer.count - offset < count {
+            if offset > 0 {
+                buffer.removeFirst(offset)
+                offset = 0
+            }
+            let chunk = handle.readData(ofLength: max(4 << 20, count))
             if chunk.isEmpty { return false }
-            buffer.append(chunk)
+            buffer.append(contentsOf: chunk)
         }
         return true
     }
 
     mutating func next() throws -> ImportRow? {
         guard try fill(4) else {
-            guard buffer.isEmpty else { throw CLIError("\(path): truncated after row \(row)") }
+            guard buffer.count == offset else { throw CLIError("\(path): truncated after row \(row)") }
             if let ids, ids.count != row { throw CLIError("\(path) holds \(row) vectors, the ids file \(ids.count) ids") }
             return nil
         }
-        let d = Int(buffer.loadLE(Int32.self, at: 0))
+        let d = buffer.withUnsafeBytes { Int(Int32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: Int32.self))) }
         guard d > 0, d <= Limits.dimensionRange.upperBound else { throw CLIError("\(path) row \(row + 1): count \(d) is not a vector dimension") }
         guard try fill(4 + d * valueSize) else { throw CLIError("\(path) row \(row + 1): truncated") }
-        let vector: [Float]
-        switch valueSize {
-        case 1: vector = (0..<d).map { Float(buffer[buffer.startIndex + 4 + $0]) }
-        default:
-            vector = path.hasSuffix(".ivecs")
-                ? (0..<d).map { Float(buffer.loadLE(Int32.self, at: 4 + $0 * 4)) }
-                : (0..<d).map { Float(bitPattern: buffer.loadLE(UInt32.self, at: 4 + $0 * 4)) }
+        let start = offset + 4
+        let kind = valueSize == 1 ? 1 : path.hasSuffix(".ivecs") ? 2 : 0
+        let vector = buffer.withUnsafeBytes { raw in
+            [Float](unsafeUninitializedCapacity: d) { out, initialized in
+                for i in 0..<d {
+                    switch kind {
+                    case 1: out[i] = Float(raw[start + i])
+                    case 2: out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: start + i * 4, as: Int32.self)))
+                    default: out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + i * 4, as: UInt32.self)))
+                    }
+                }
+                initialized = d
+            }
         }
-        buffer.removeFirst(4 + d * valueSize)
+        offset += 4 + d * valueSize
         defer { row += 1 }
         let location = "\(path) row \(row + 1)"
         guard ids == nil || row < ids!.count else { throw CLIError("\(location): the ids file has only \(ids!.count) ids") }

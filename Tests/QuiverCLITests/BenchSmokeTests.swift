@@ -57,4 +57,14 @@ import Testing
         }
         #expect(text.contains("lowest recall@10 1.0000"), "\(text)")
     }
+
+    @Test func benchImportQuickRunPrintsBothPaths() async throws {
+        let bench = try ChildProcess("quiver", arguments: ["bench", "import", "--quick"])
+        let exit = try await bench.waitForExit(timeout: .seconds(600))
+        let text = bench.stdout
+        #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
+        for line in ["file: 20000 × 128 .fvecs", "online (through the server", "offline (--data-dir", "every segment indexed"] {
+            #expect(text.contains(line), "missing \(line)")
+        }
+    }
 }
