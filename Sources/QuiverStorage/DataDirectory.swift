@@ -39,7 +39,17 @@ public final class DataDirectory: Sendable {
         let lockPath = path + "/quiver.lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io("open \(lockPath): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        // A child process started by this process (a test harness, an embedding application)
+        // shares the lock's open file description from its fork until its exec closes it, so a
+        // lock released a moment ago can still look held: retry for up to a second before
+        // reporting the database as in use.
+        let deadline = ContinuousClock.now + .seconds(1)
+        var locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        while !locked, errno == EWOULDBLOCK, ContinuousClock.now < deadline {
+            usleep(5_000)
+            locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        }
+        guard locked else {
             let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             close(fd)
