@@ -14,7 +14,7 @@ struct BenchImport: AsyncParsableCommand {
         commandName: "import", abstract: "Bulk import of an .fvecs file: online through a server and offline, with time until indexed.")
 
     @Option(help: "Vectors in the file.") var count = 1_000_000
-    @Option(help: "Records per batch.") var batchSize = 1_000
+    @Option(help: "Records per batch (default: quiver import's).") var batchSize: Int?
     @Option(help: "Batches in flight (online).") var pipeline = 4
     @OptionGroup var common: BenchCommon
 
@@ -33,7 +33,8 @@ struct BenchImport: AsyncParsableCommand {
             vectors[(row * dimension)..<((row + 1) * dimension)].withUnsafeBytes { data.append(contentsOf: $0) }
         }
         try data.write(to: URL(fileURLWithPath: file))
-        print("file: \(count) × \(dimension) .fvecs, \(data.count >> 20) MiB; batches of \(batchSize)")
+        print("file: \(count) × \(dimension) .fvecs, \(data.count >> 20) MiB; batches of \(batchSize ?? Import.defaultBatchSize(dimension: dimension))")
+        let batchArguments = batchSize.map { ["--batch-size", String($0)] } ?? []
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
 
         // Online: a server process, the import as another process.
@@ -57,7 +58,7 @@ struct BenchImport: AsyncParsableCommand {
         _ = try Self.child(executable, ["collection", "create", "bench", "--dim", String(dimension), "--metric", "l2", "--server", address])
         let started = ContinuousClock.now
         let online = try Self.json(
-            try Self.child(executable, ["import", "bench", file, "--batch-size", String(batchSize), "--pipeline", String(pipeline), "--json", "--server", address]))
+            try Self.child(executable, ["import", "bench", file, "--pipeline", String(pipeline), "--json", "--server", address] + batchArguments))
         while true {
             let described = try Self.json(try Self.child(executable, ["collection", "describe", "bench", "--json", "--server", address]))
             if described["pending"] as? Bool == false { break }
@@ -75,7 +76,7 @@ struct BenchImport: AsyncParsableCommand {
         _ = try await database.createCollection(CollectionSchema(name: "bench", dimension: dimension, metric: .l2))
         try await database.close()
         let offline = try Self.json(
-            try Self.child(executable, ["import", "bench", file, "--batch-size", String(batchSize), "--data-dir", work + "/offline", "--json"]))
+            try Self.child(executable, ["import", "bench", file, "--data-dir", work + "/offline", "--json"] + batchArguments))
         let offlineRate = offline["records_per_second"] as? Double ?? 0
         print(
             "offline (--data-dir, straight into the stopped database): \(BenchEngine.format(offlineRate)) vectors/s before index builds (\(String(format: "%.1f", offline["seconds"] as? Double ?? 0)) s)  (target ≥ 300,000); every segment indexed \(String(format: "%.1f", offline["indexed_seconds"] as? Double ?? 0)) s after the start")

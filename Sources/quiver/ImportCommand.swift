@@ -37,7 +37,8 @@ struct Import: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Ids for vector files (.ivecs or .npy), one per row, in order.", valueName: "file"))
     var ids: String?
 
-    @Option(help: "Records per batch, 1–100000.") var batchSize = 1_000
+    @Option(help: "Records per batch, 1–100000 (default: 5000, fewer for vectors over 400 dimensions, so that a batch stays near 8 MiB).")
+    var batchSize: Int?
 
     @Option(help: "Batches in flight at once (online), 1–64.") var pipeline = 4
 
@@ -53,11 +54,18 @@ struct Import: AsyncParsableCommand {
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one input file") }
-        guard (1...Limits.batchRecordsMax).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and \(Limits.batchRecordsMax)") }
+        if let batchSize, !(1...Limits.batchRecordsMax).contains(batchSize) {
+            throw ValidationError("--batch-size must be between 1 and \(Limits.batchRecordsMax)")
+        }
         guard (1...64).contains(pipeline) else { throw ValidationError("--pipeline must be between 1 and 64") }
         guard onError == "abort" || onError == "skip" else { throw ValidationError("--on-error must be abort or skip, not '\(onError)'") }
         guard ids == nil || files.count == 1 else { throw ValidationError("--ids goes with a single vector file") }
     }
+
+    /// The default batch: per-call costs dominate small batches (1,000 rows of 128 floats
+    /// through the server: 84,000 rows/s; 5,000: 118,000 — docs/benchmarks.md, "Bulk import"),
+    /// and about 8 MiB keeps a batch far below the server's message limit at any dimension.
+    static func defaultBatchSize(dimension: Int) -> Int { max(1, min(5_000, (8 << 20) / (dimension * 4 + 64))) }
 
     /// Where an import stands: the next row to send, as file index and row within the file.
     struct Checkpoint: Codable, Equatable {
@@ -148,6 +156,7 @@ struct Import: AsyncParsableCommand {
         schema: CollectionSchema, from start: Checkpoint, send: @escaping @Sendable ([Record]) async throws -> Void
     ) async throws -> Checkpoint {
         let idList = try ids.map { path in try client.checked { try VectorFiles.readIDs(path) } }
+        let batchSize = self.batchSize ?? Self.defaultBatchSize(dimension: schema.dimension)
         let progress = ImportProgress(terminal: isatty(STDERR_FILENO) == 1 && !client.json)
         var checkpoint = start
         var failure: (any Error)?
