@@ -50,7 +50,9 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         case limitExceeded
         case malformedRequest
         case messageTooLarge
-        case notImplemented
+        /// The server does not have the called method (one older than the client): what the client
+        /// reports for gRPC's UNIMPLEMENTED, which Quiver's services never return themselves.
+        case methodNotSupported
         /// A filter expression that does not parse or does not type-check against the schema.
         case invalidFilter
         // Access.

@@ -104,15 +104,6 @@ extension QuiverServer {
                     info.segments.filter { $0.phase == phase }.count)
             }
         }
-        Gauge(label: "process_resident_memory_bytes").record(Self.residentBytes())
-    }
-
-    /// VmRSS from /proc/self/status (0 where there is none).
-    static func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
-        else { return 0 }
-        return kilobytes * 1024
+        Gauge(label: "process_resident_memory_bytes").record(ProcessMemory.residentBytes())
     }
 }

@@ -91,7 +91,7 @@ public enum WireError {
         case .failedPrecondition: (.failedPrecondition, .unknown)
         case .unauthenticated: (.unauthenticated, .missingCredentials)
         case .permissionDenied: (.permissionDenied, .insufficientRole)
-        case .unimplemented: (.unimplemented, .notImplemented)
+        case .unimplemented: (.unimplemented, .methodNotSupported)
         // The transport's own limit on message size.
         case .resourceExhausted: (.resourceExhausted, .messageTooLarge)
         case .unavailable: (.unavailable, .serverUnavailable)

@@ -19,6 +19,21 @@ struct BenchCommon: ParsableArguments {
     /// A fresh directory under `dir`; the caller removes it.
     func workDirectory(_ name: String) -> String { dir + "/quiver-bench-\(name)-\(UUID().uuidString)" }
 
+    /// Runs this `quiver` binary as a separate process (restart and import measurements), and
+    /// returns its standard output; a non-zero exit is an error.
+    static func runQuiver(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CLIError("quiver \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)") }
+        return text
+    }
+
     /// Benchmarks print their own figures; the engine's and server's logs would only interleave.
     static var quietLogger: Logger {
         var logger = Logger(label: "bench")

@@ -260,14 +260,7 @@ struct BenchFilter: AsyncParsableCommand {
         try await database.close()
 
         // Restart with fields: every segment's columns and indexes are rebuilt from storage.
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        child.arguments = ["bench", "open", workDir]
-        let output = Pipe()
-        child.standardOutput = output
-        try child.run()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        child.waitUntilExit()
+        let report = try BenchCommon.runQuiver(["bench", "open", workDir])
         print(report.trimmingCharacters(in: .whitespacesAndNewlines))
         print("  (raw vectors \((count * dimension * 4) >> 20) MiB; the fields add columns and indexes rebuilt on open)")
 
@@ -279,12 +272,13 @@ struct BenchFilter: AsyncParsableCommand {
         print("  pass    exact-rows p50 ms (recall)   ivf p50 ms (recall, nprobe)   planner's choice")
         let shares = [10, 30, 100, 300, 1_000]
         var figures: [Int: [String: (p50: Double, recall: Double, nprobe: Int?)]] = [:]
+        var truths: [Int: [Set<Int64>]] = [:]
+        for bound in shares { truths[bound] = Array(try truth({ $0 < bound }, share: Double(bound) / 10_000).prefix(200)) }
         for (label, settings) in [("exact-rows", PlannerSettings(gatherCost: 0)), ("ivf", PlannerSettings(gatherCost: .infinity)), ("planner", PlannerSettings())] {
             var options = BenchEngine.options(.always)
             options.planner = settings
             let reopened = try await Database.open(path: workDir, options: options)
             for bound in shares {
-                let expected = try truth({ $0 < bound }, share: Double(bound) / 10_000)
                 var latencies: [Double] = []
                 var hits: [[Int64]] = []
                 var nprobeUsed: Int?
@@ -298,7 +292,7 @@ struct BenchFilter: AsyncParsableCommand {
                     nprobeUsed = plan.segments.compactMap(\.nprobe).max()
                     strategy = Set(plan.segments.map(\.strategy.rawValue)).sorted().joined(separator: "+")
                 }
-                let measured = (Percentile.median(latencies) * 1000, recall(hits, Array(expected.prefix(200))), nprobeUsed)
+                let measured = (Percentile.median(latencies) * 1000, recall(hits, truths[bound]!), nprobeUsed)
                 figures[bound, default: [:]][label] = measured
                 if label == "planner" { figures[bound, default: [:]]["choice:" + strategy] = measured }
             }

@@ -3,6 +3,7 @@ import Foundation
 import QuiverCore
 import QuiverEngine
 import QuiverIndex
+import QuiverServer
 import QuiverTesting
 
 /// `quiver bench ivf`: the IVF segments benchmark of docs/benchmarks.md.
@@ -192,14 +193,7 @@ struct BenchIVF: AsyncParsableCommand {
 
         // 4. Restart-to-ready and memory in a fresh process.
         let rawBytes = count * dimension * MemoryLayout<Float>.stride
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        child.arguments = ["bench", "open", workDir]
-        let output = Pipe()
-        child.standardOutput = output
-        try child.run()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        child.waitUntilExit()
+        let report = try BenchCommon.runQuiver(["bench", "open", workDir])
         print(report.trimmingCharacters(in: .whitespacesAndNewlines))
         if let rss = report.split(separator: "\n").first(where: { $0.contains("resident") }).flatMap({ line in
             line.split(separator: " ").first { $0.hasSuffix("MiB") }.flatMap { Double($0.dropLast(3)) }
@@ -227,17 +221,8 @@ struct BenchOpen: AsyncParsableCommand {
         let rows = try database.listCollections().reduce(0) { $0 + $1.rows }
         let statistics = database.statistics
         print("restart: \(rows) rows ready in \(String(format: "%.2f", ready)) s (\(statistics.indexBuilds) builds, \(statistics.templateTrainings) trainings on open)  (target < 10 s)")
-        print("  resident memory after open: \(String(format: "%.0f", Double(Self.residentBytes()) / 1_048_576))MiB")
+        print("  resident memory after open: \(String(format: "%.0f", Double(ProcessMemory.residentBytes()) / 1_048_576))MiB")
         try await database.close()
-    }
-
-    /// VmRSS from /proc/self/status.
-    static func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
-        else { return 0 }
-        return kilobytes * 1024
     }
 }
 

@@ -55,12 +55,12 @@ struct BenchImport: AsyncParsableCommand {
                 address = String(line.dropFirst("listening ".count))
             }
         }
-        _ = try Self.child(executable, ["collection", "create", "bench", "--dim", String(dimension), "--metric", "l2", "--server", address])
+        _ = try BenchCommon.runQuiver(["collection", "create", "bench", "--dim", String(dimension), "--metric", "l2", "--server", address])
         let started = ContinuousClock.now
         let online = try Self.json(
-            try Self.child(executable, ["import", "bench", file, "--pipeline", String(pipeline), "--json", "--server", address] + batchArguments))
+            try BenchCommon.runQuiver(["import", "bench", file, "--pipeline", String(pipeline), "--json", "--server", address] + batchArguments))
         while true {
-            let described = try Self.json(try Self.child(executable, ["collection", "describe", "bench", "--json", "--server", address]))
+            let described = try Self.json(try BenchCommon.runQuiver(["collection", "describe", "bench", "--json", "--server", address]))
             if described["pending"] as? Bool == false { break }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -76,24 +76,10 @@ struct BenchImport: AsyncParsableCommand {
         _ = try await database.createCollection(CollectionSchema(name: "bench", dimension: dimension, metric: .l2))
         try await database.close()
         let offline = try Self.json(
-            try Self.child(executable, ["import", "bench", file, "--data-dir", work + "/offline", "--json"] + batchArguments))
+            try BenchCommon.runQuiver(["import", "bench", file, "--data-dir", work + "/offline", "--json"] + batchArguments))
         let offlineRate = offline["records_per_second"] as? Double ?? 0
         print(
             "offline (--data-dir, straight into the stopped database): \(BenchEngine.format(offlineRate)) vectors/s before index builds (\(String(format: "%.1f", offline["seconds"] as? Double ?? 0)) s)  (target ≥ 300,000); every segment indexed \(String(format: "%.1f", offline["indexed_seconds"] as? Double ?? 0)) s after the start")
-    }
-
-    /// Runs the quiver binary, returns its standard output; fails on a non-zero exit.
-    static func child(_ executable: URL, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CLIError("quiver \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)") }
-        return text
     }
 
     static func json(_ text: String) throws -> [String: Any] {

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import QuiverClient
 import QuiverCore
-import Synchronization
 
 struct Upsert: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,7 +42,8 @@ struct Upsert: AsyncParsableCommand {
                 records = try client.checked { try readVectorFile() }
             }
             let batches = stride(from: 0, to: records.count, by: batchSize).map { Array(records[$0..<min($0 + batchSize, records.count)]) }
-            let progress = Progress(total: records.count, quiet: client.json || records.count < 10 * batchSize)
+            let progress = ImportProgress(terminal: isatty(STDERR_FILENO) == 1, quiet: client.json || records.count < 10 * batchSize)
+            progress.beginFile(file, total: records.count, skipping: 0)
             let (result, committed) = try await quiver.upsertStream(name, batches: ProgressBatches(batches: batches, progress: progress))
             return (result, committed, records.count)
         }
@@ -76,17 +76,17 @@ struct Upsert: AsyncParsableCommand {
 /// Batches handed to the client's stream, reporting progress on standard error as they go.
 struct ProgressBatches: AsyncSequence, Sendable {
     let batches: [[Record]]
-    let progress: Progress
+    let progress: ImportProgress
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var index = 0
         let batches: [[Record]]
-        let progress: Progress
+        let progress: ImportProgress
 
         mutating func next() async -> [Record]? {
             guard index < batches.count else { return nil }
             defer { index += 1 }
-            progress.advance(by: batches[index].count)
+            progress.advance(batches[index].count)
             return batches[index]
         }
     }
@@ -94,30 +94,6 @@ struct ProgressBatches: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(batches: batches, progress: progress) }
 }
 
-/// Plain progress lines on standard error, at most every two seconds.
-final class Progress: Sendable {
-    private let total: Int
-    private let quiet: Bool
-    private let started = ContinuousClock.now
-    private let state = Mutex<(done: Int, lastReport: ContinuousClock.Instant)>((0, .now))
-
-    init(total: Int, quiet: Bool) {
-        self.total = total
-        self.quiet = quiet
-    }
-
-    func advance(by count: Int) {
-        guard !quiet else { return }
-        let line: String? = state.withLock { state in
-            state.done += count
-            guard ContinuousClock.now - state.lastReport >= .seconds(2) else { return nil }
-            state.lastReport = .now
-            let elapsed = max((ContinuousClock.now - started).seconds, 1e-9)
-            return "sent \(state.done)/\(total) records (\(Int(Double(state.done) / elapsed)) records/s)"
-        }
-        if let line { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-    }
-}
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

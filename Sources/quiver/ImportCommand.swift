@@ -157,7 +157,7 @@ struct Import: AsyncParsableCommand {
     ) async throws -> Checkpoint {
         let idList = try ids.map { path in try client.checked { try VectorFiles.readIDs(path) } }
         let batchSize = self.batchSize ?? Self.defaultBatchSize(dimension: schema.dimension)
-        let progress = ImportProgress(terminal: isatty(STDERR_FILENO) == 1 && !client.json)
+        let progress = ImportProgress(terminal: isatty(STDERR_FILENO) == 1, quiet: client.json)
         var checkpoint = start
         var failure: (any Error)?
         // Batches in flight, in order: each with the checkpoint it completes.
@@ -170,7 +170,7 @@ struct Import: AsyncParsableCommand {
                 while let first = pending.first, first.done {
                     pending.removeFirst()
                     checkpoint = first.after
-                    progress.advance(first.count, imported: checkpoint.imported)
+                    progress.advance(first.count)
                     try save(checkpoint)
                 }
             }
@@ -260,29 +260,36 @@ struct Import: AsyncParsableCommand {
     }
 }
 
-/// A progress bar on a terminal (rows, rows/s, ETA when the total is known), plain lines every
-/// two seconds otherwise.
+/// Progress of `upsert` and `import` on standard error: a bar on a terminal (rows, rows/s, ETA
+/// when the total is known), plain lines every two seconds otherwise, nothing when quiet.
 final class ImportProgress: Sendable {
     private let terminal: Bool
+    private let quiet: Bool
     private let started = ContinuousClock.now
-    private let state = Mutex<(file: String, total: Int?, done: Int, imported: Int, last: ContinuousClock.Instant)>(("", nil, 0, 0, .now))
+    /// `done`: rows of the current file behind us (skipped ones included); `sent`: rows sent by
+    /// this run, for the rate.
+    private let state = Mutex<(file: String, total: Int?, done: Int, sent: Int, last: ContinuousClock.Instant)>(("", nil, 0, 0, .now))
 
-    init(terminal: Bool) { self.terminal = terminal }
+    init(terminal: Bool, quiet: Bool) {
+        self.terminal = terminal && !quiet
+        self.quiet = quiet
+    }
 
     var clearLine: String { terminal ? "\r\u{1B}[K" : "" }
 
     func beginFile(_ path: String, total: Int?, skipping: Int) {
-        state.withLock { $0 = (path, total, skipping, $0.imported, $0.last) }
+        state.withLock { $0 = (path, total, skipping, $0.sent, $0.last) }
     }
 
-    func advance(_ rows: Int, imported: Int) {
+    func advance(_ rows: Int) {
+        guard !quiet else { return }
         let line: String? = state.withLock { state in
             state.done += rows
-            state.imported = imported
+            state.sent += rows
             let interval: Duration = terminal ? .milliseconds(200) : .seconds(2)
             guard ContinuousClock.now - state.last >= interval else { return nil }
             state.last = .now
-            let rate = Double(imported) / max((ContinuousClock.now - started).seconds, 1e-9)
+            let rate = Double(state.sent) / max((ContinuousClock.now - started).seconds, 1e-9)
             var text = "\((state.file as NSString).lastPathComponent): \(state.done)"
             if let total = state.total, total > 0 {
                 let share = min(1, Double(state.done) / Double(total))
