@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOPosix
 import QuiverCore
 
@@ -7,12 +10,27 @@ import QuiverCore
 final class BlockingPool: Sendable {
     private let pool: NIOThreadPool
     let threadCount: Int
+    /// The nice value the pool's threads run at (0: the process's own).
+    private let niceness: Int32
 
-    init(threads: Int) {
+    /// - Parameter niceness: a nice value for the pool's threads (Linux gives every thread its
+    ///   own); 0 leaves them at the process's priority.
+    init(threads: Int, niceness: Int32 = 0) {
         precondition(threads > 0)
         threadCount = threads
+        self.niceness = niceness
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
+    }
+
+    /// Sets the calling pool thread's nice value. On Linux `setpriority(PRIO_PROCESS, 0, …)`
+    /// changes the calling thread only (nice values are per thread there, unlike POSIX says).
+    /// Set on every work item rather than once per thread: NIO starts the threads, and the call
+    /// is one syscall. Failure only leaves the thread at normal priority.
+    private func applyNiceness() {
+        #if os(Linux)
+        if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
+        #endif
     }
 
     /// Runs `body` on one of the pool's threads and returns its result.
@@ -22,7 +40,10 @@ final class BlockingPool: Sendable {
     func run<T: Sendable>(_ body: @escaping @Sendable () throws(QuiverError) -> T) async throws(QuiverError) -> T {
         let result: Result<T, QuiverError>
         do {
-            result = try await pool.runIfActive { Result { () throws(QuiverError) -> T in try body() } }
+            result = try await pool.runIfActive {
+                self.applyNiceness()
+                return Result { () throws(QuiverError) -> T in try body() }
+            }
         } catch {
             // NIO reports both a cancelled task and a pool shutting down as CancellationError.
             throw .cancelled
@@ -33,7 +54,9 @@ final class BlockingPool: Sendable {
     /// Runs `body` on the pool without waiting for it. Dropped silently after `shutdown`.
     func submit(_ body: @escaping @Sendable () -> Void) {
         pool.submit { state in
-            if case .active = state { body() }
+            guard case .active = state else { return }
+            self.applyNiceness()
+            body()
         }
     }
 

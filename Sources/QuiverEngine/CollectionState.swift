@@ -47,7 +47,7 @@ struct CollectionData: Sendable {
     /// Ascending by id. At most one is growing.
     private(set) var segments: [SegmentState] = []
     /// The live row of each record id.
-    private(set) var locations: [RecordID: RowLocation] = [:]
+    private(set) var locations = RecordIDMap<RowLocation>()
     /// The row id the next appended row gets.
     var nextRowID: RowID
     /// The id the next segment gets (growing segments, compaction outputs).
@@ -78,7 +78,7 @@ struct CollectionData: Sendable {
 
     var memoryBytes: Int {
         segments.reduce(0) { $0 + $1.memoryBytes }
-            + locations.capacity * (MemoryLayout<RecordID>.stride + MemoryLayout<RowLocation>.stride + 1)
+            + locations.memoryBytes
     }
 
     var currentTemplate: Template? { templates.max { $0.key < $1.key }?.value }
@@ -103,21 +103,41 @@ struct CollectionData: Sendable {
 
     // MARK: Writes (commit thread, or the open path before publication)
 
-    /// Appends a row to the growing segment, opening one if there is none or it is full. Returns
-    /// the row's location and, when the append filled the segment, the id of the segment it
-    /// sealed (for the background build).
+    /// Appends rows in order to the growing segment, opening a new one whenever it is full. The
+    /// growing segment is found once per run of rows that fits in it, not once per row (the
+    /// commit thread appends thousands of rows per group).
+    ///
+    /// - Returns: each row's location, and the segments the rows filled (for the builder).
     mutating func append(
-        id: RecordID, rowID: RowID, vector: [Float], values: [FieldValue]
-    ) -> (location: RowLocation, sealed: SegmentID?) {
-        let index = growingIndexForAppend()
-        guard case .exact(let block, let columns) = segments[index].storage else { preconditionFailure("growing segment without a block") }
-        let row = segments[index].count
-        block.write(row: row, id: id, rowID: rowID, vector: vector)
-        columns.append(values, row: row)
-        return publishAppend(at: index, row: row)
+        _ rows: [(record: ValidatedRecord, rowID: RowID)]
+    ) -> (locations: [RowLocation], sealed: [SegmentID]) {
+        var locations: [RowLocation] = []
+        locations.reserveCapacity(rows.count)
+        var sealed: [SegmentID] = []
+        var next = 0
+        while next < rows.count {
+            let index = growingIndexForAppend()
+            guard case .exact(let block, let columns) = segments[index].storage else { preconditionFailure("growing segment without a block") }
+            let segment = segments[index].id
+            let first = segments[index].count
+            let end = min(rows.count, next + segments[index].capacity - first)
+            for (offset, (record, rowID)) in rows[next..<end].enumerated() {
+                block.write(row: first + offset, id: record.id, rowID: rowID, vector: record.vector)
+                columns.append(record.values, row: first + offset)
+                locations.append(RowLocation(segment: segment, row: first + offset))
+            }
+            segments[index].count = first + end - next
+            if segments[index].firstRowAt == nil { segments[index].firstRowAt = .now }
+            if segments[index].isFull {
+                segments[index].phase = .sealed
+                sealed.append(segment)
+            }
+            next = end
+        }
+        return (locations, sealed)
     }
 
-    /// Appends a row read from storage on open (as `append`); its field values follow with
+    /// Appends a row read from storage on open; its field values follow with
     /// `appendLoadedValues`, in the same row order.
     mutating func appendLoaded(
         id: RecordID, rowID: RowID, vectorBytes: UnsafeRawBufferPointer
@@ -146,7 +166,16 @@ struct CollectionData: Sendable {
         return (location, segments[index].id)
     }
 
-    private var growingIndex: Int? { segments.lastIndex { $0.phase == .growing } }
+    /// A plain loop over indices: `lastIndex(where:)` copied every segment it passed (retains of
+    /// its storage), once per appended row.
+    private var growingIndex: Int? {
+        var index = segments.count - 1
+        while index >= 0 {
+            if segments[index].phase == .growing { return index }
+            index -= 1
+        }
+        return nil
+    }
 
     private mutating func growingIndexForAppend() -> Int {
         if let index = growingIndex, !segments[index].isFull { return index }
@@ -186,8 +215,6 @@ struct CollectionData: Sendable {
     mutating func setLocation(_ location: RowLocation?, for id: RecordID) {
         if let location { locations[id] = location } else { locations.removeValue(forKey: id) }
     }
-
-    mutating func reserveLocations(_ count: Int) { locations.reserveCapacity(count) }
 
     mutating func setPhase(_ phase: SegmentPhase, of id: SegmentID) {
         guard let index = segmentIndex(of: id) else { return }

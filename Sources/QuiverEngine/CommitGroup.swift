@@ -19,10 +19,12 @@ import QuiverStorage
 /// If the commit fails nothing is applied and every planned op fails with the error.
 struct CommitGroup {
     /// Where an id's live row is, as seen by the ops planned so far.
-    private enum Target {
+    private enum Target: RecordIDMapValue {
         case existing(RowLocation)
         case pending(Int)  // index into `CollectionChanges.appends`
         case deleted
+
+        static var placeholder: Target { .deleted }
     }
 
     private enum SegmentChange {
@@ -36,7 +38,7 @@ struct CommitGroup {
         let state: CollectionState
         var appends: [(record: ValidatedRecord, rowID: RowID)] = []
         var removals: [Target] = []
-        var targets: [RecordID: Target] = [:]
+        var targets = RecordIDMap<Target>()
         var segmentChanges: [SegmentChange] = []
         var nextRowID: RowID
     }
@@ -111,10 +113,12 @@ struct CommitGroup {
         return .dropped(state)
     }
 
-    /// The collection's pending changes, if it is still the one its name refers to.
+    /// Takes the collection's pending changes out of the group, if it is still the one its name
+    /// refers to; the caller puts them back. Taken out, not copied: a copy would share the
+    /// arrays with the dictionary's, and the next append would copy all the rows planned so far.
     private mutating func changesFor(_ state: CollectionState) throws(QuiverError) -> CollectionChanges {
         guard catalog[state.name] === state else { throw .collectionNotFound(state.name) }
-        if let existing = changes[ObjectIdentifier(state)] { return existing }
+        if let existing = changes.removeValue(forKey: ObjectIdentifier(state)) { return existing }
         let nextRowID = state.data.withLock { $0.nextRowID }
         order.append(ObjectIdentifier(state))
         return CollectionChanges(state: state, nextRowID: nextRowID)
@@ -125,6 +129,7 @@ struct CommitGroup {
         let collection = state.stored.id
         let withFields = !state.schema.fields.isEmpty
         var replaced = 0
+        pending.targets.reserveCapacity(pending.targets.count + records.count)
         state.data.withLock { data in
             for record in records {
                 if let old = Self.current(record.id, pending, data) {
@@ -228,13 +233,8 @@ struct CommitGroup {
         for key in order {
             guard let pending = changes[key] else { continue }
             pending.state.data.withLock { data in
-                var appended: [RowLocation] = []
-                appended.reserveCapacity(pending.appends.count)
-                for (record, rowID) in pending.appends {
-                    let (location, full) = data.append(id: record.id, rowID: rowID, vector: record.vector, values: record.values)
-                    appended.append(location)
-                    if let full { sealed.append((pending.state, full)) }
-                }
+                let (appended, full) = data.append(pending.appends)
+                sealed += full.map { (pending.state, $0) }
                 func resolve(_ target: Target) -> RowLocation? {
                     switch target {
                     case .existing(let location): location

@@ -46,7 +46,7 @@ extension Database {
         path: String, options: DatabaseOptions
     ) throws(QuiverError) -> (Store, CollectionRegistry, [(CollectionState, SegmentID)]) {
         let started = ContinuousClock.now
-        let store = try Store.open(path: path, backgroundJobs: options.storageBackgroundJobs)
+        let store = try Store.open(path: path, backgroundJobs: options.storageBackgroundJobs, bulkLoad: options.bulkLoad)
         do throws(QuiverError) {
             let catalog = try store.loadCatalog()
             let snapshot = store.snapshot()

@@ -38,7 +38,7 @@ public final class Database: Sendable {
         self.store = store
         self.registry = registry
         readers = BlockingPool(threads: options.searchThreads)
-        maintenance = BlockingPool(threads: 1)
+        maintenance = BlockingPool(threads: 1, niceness: options.maintenanceNiceness)
         logger = options.logger
         planner = options.planner
         // The commit queue tells the worker about sealed segments; the worker publishes through

@@ -20,6 +20,19 @@ public enum ColumnFamily: String, CaseIterable, Sendable {
         }
     }
 
+    /// The position in `allCases`.
+    var ordinal: Int {
+        switch self {
+        case .default: 0
+        case .meta: 1
+        case .vectors: 2
+        case .attrs: 3
+        }
+    }
+
+    /// One entry per row (the families a bulk load fills).
+    var holdsRows: Bool { self == .vectors || self == .attrs }
+
     var blockSize: Int {
         switch self {
         // Bigger blocks make the full scan on open cheaper; vectors are never read by point lookup.

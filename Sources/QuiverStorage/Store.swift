@@ -18,13 +18,16 @@ public final class Store: Sendable {
 
     /// Opens or creates the database in `path`, taking the directory lock.
     ///
-    /// - Parameter backgroundJobs: RocksDB flush and compaction threads.
+    /// - Parameters:
+    ///   - backgroundJobs: RocksDB flush and compaction threads.
+    ///   - bulkLoad: tune the row families for a write-only load (`RocksDB.open`): reads of rows
+    ///     not yet flushed become slow.
     /// - Throws: `databaseLocked` when another process has it open; `unsupportedFormat` for a
     ///   database written by a newer Quiver; `io` / `corruption` from RocksDB.
-    public static func open(path: String, backgroundJobs: Int = 2) throws(QuiverError) -> Store {
+    public static func open(path: String, backgroundJobs: Int = 2, bulkLoad: Bool = false) throws(QuiverError) -> Store {
         let directory = try DataDirectory(path: path)
         do throws(QuiverError) {
-            let rocks = try RocksDB.open(path: directory.rocksDBPath, backgroundJobs: backgroundJobs)
+            let rocks = try RocksDB.open(path: directory.rocksDBPath, backgroundJobs: backgroundJobs, bulkLoad: bulkLoad)
             let store = Store(directory: directory, rocks: rocks)
             try store.checkFormat()
             return store

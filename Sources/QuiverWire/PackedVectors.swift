@@ -22,14 +22,15 @@ public enum PackedVectors {
         return data
     }
 
-    /// Decodes one packed vector.
+    /// Decodes one packed vector. `what` names it in the error, and is only spelled then: this
+    /// runs for every record of an upsert.
     ///
     /// - Throws: `invalidArgument` / `dimensionMismatch` when the byte count is not a multiple of 4.
-    public static func decode(_ data: Data, what: String, collection: String) throws(QuiverError) -> [Float] {
+    public static func decode(_ data: Data, what: @autoclosure () -> String, collection: String) throws(QuiverError) -> [Float] {
         guard data.count % 4 == 0 else {
             throw .invalid(
                 .dimensionMismatch,
-                "collection \"\(collection)\": \(what) is \(data.count) bytes, not a whole number of float32 values",
+                "collection \"\(collection)\": \(what()) is \(data.count) bytes, not a whole number of float32 values",
                 collection: collection, field: "vector", value: String(data.count))
         }
         return floats(data)

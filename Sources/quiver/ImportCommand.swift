@@ -95,8 +95,9 @@ struct Import: AsyncParsableCommand {
             // As in `quiver serve`: FAISS and OpenBLAS one thread each (their idle OpenMP threads
             // spin and would take the writers' core).
             ComputeThreads.configure(openMP: 1, blas: 1)
-            var options = DatabaseOptions(syncPolicy: .none, logger: BenchCommon.quietLogger)
+            var options = DatabaseOptions(syncPolicy: .none, backgroundWork: false, logger: BenchCommon.quietLogger)
             options.deferIndexing = true
+            options.bulkLoad = true
             let database: Database
             do {
                 database = try await Database.open(path: dataDir, options: options)

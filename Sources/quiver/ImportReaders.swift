@@ -2,11 +2,23 @@ import CSV
 import Foundation
 import QuiverCore
 
-/// One input row of `quiver import`: a record, or why the row is bad, with where it is
-/// (`file:line` for text formats, `file row N` for binary ones, counting from 1).
+/// One input row of `quiver import`: a record, or why the row is bad, with where it is.
 struct ImportRow {
-    let location: String
+    let place: RowPlace
     let record: Result<Record, CLIError>
+
+    var location: String { place.description }
+}
+
+/// Where a row is: `file:line` for text formats, `file row N` for binary ones, counting from 1.
+/// Kept as parts and spelled only for messages: formatting it for every row of a million-row
+/// vector file cost more than reading the row.
+struct RowPlace: CustomStringConvertible {
+    let path: String
+    let number: Int
+    let isLine: Bool
+
+    var description: String { isLine ? "\(path):\(number)" : "\(path) row \(number)" }
 }
 
 /// Reads one input file row by row. A bad row is returned as such (the import skips or aborts);
@@ -39,27 +51,34 @@ enum ImportReaders {
 struct RowChecker {
     let schema: CollectionSchema
 
-    func check(_ record: Record, at location: String) -> ImportRow {
+    func check(_ record: Record, at place: RowPlace) -> ImportRow {
         if record.vector.count != schema.dimension {
             return ImportRow(
-                location: location,
-                record: .failure(CLIError("\(location): vector has dimension \(record.vector.count), collection \"\(schema.name)\" has \(schema.dimension)")))
+                place: place,
+                record: .failure(CLIError("\(place): vector has dimension \(record.vector.count), collection \"\(schema.name)\" has \(schema.dimension)")))
         }
         if let bad = record.vector.firstIndex(where: { !$0.isFinite }) {
-            return ImportRow(location: location, record: .failure(CLIError("\(location): vector component \(bad) is \(record.vector[bad]), not a finite number")))
+            return ImportRow(place: place, record: .failure(CLIError("\(place): vector component \(bad) is \(record.vector[bad]), not a finite number")))
         }
-        return ImportRow(location: location, record: .success(record))
+        return ImportRow(place: place, record: .success(record))
     }
 }
 
 /// `.fvecs` (float32), `.ivecs` (int32) and `.bvecs` (uint8): per row an int32 LE count, then the
 /// values. Read in chunks, never whole.
 struct VecsReader: ImportReader {
+    /// The value type of a file, by its extension.
+    private enum Values {
+        case float32, int32, uint8
+
+        var size: Int { self == .uint8 ? 1 : 4 }
+    }
+
     let path: String
     let ids: [UInt64]?
     let checker: RowChecker
     private let handle: FileHandle
-    private let valueSize: Int
+    private let values: Values
     private var row = 0
     /// Bytes read and not yet parsed: `buffer[offset...]`. Consumed rows are dropped only when
     /// the buffer is refilled, so a row costs its own bytes, not a shift of the whole buffer.
@@ -73,9 +92,9 @@ struct VecsReader: ImportReader {
         self.ids = ids
         self.checker = checker
         self.handle = handle
-        valueSize = path.hasSuffix(".bvecs") ? 1 : 4
+        values = path.hasSuffix(".bvecs") ? .uint8 : path.hasSuffix(".ivecs") ? .int32 : .float32
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-        total = size / (4 + checker.schema.dimension * valueSize)
+        total = size / (4 + checker.schema.dimension * values.size)
     }
 
     private mutating func fill(_ count: Int) throws -> Bool {
@@ -99,26 +118,27 @@ struct VecsReader: ImportReader {
         }
         let d = buffer.withUnsafeBytes { Int(Int32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: Int32.self))) }
         guard d > 0, d <= Limits.dimensionRange.upperBound else { throw CLIError("\(path) row \(row + 1): count \(d) is not a vector dimension") }
-        guard try fill(4 + d * valueSize) else { throw CLIError("\(path) row \(row + 1): truncated") }
+        guard try fill(4 + d * values.size) else { throw CLIError("\(path) row \(row + 1): truncated") }
         let start = offset + 4
-        let kind = valueSize == 1 ? 1 : path.hasSuffix(".ivecs") ? 2 : 0
+        let values = self.values
         let vector = buffer.withUnsafeBytes { raw in
             [Float](unsafeUninitializedCapacity: d) { out, initialized in
-                for i in 0..<d {
-                    switch kind {
-                    case 1: out[i] = Float(raw[start + i])
-                    case 2: out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: start + i * 4, as: Int32.self)))
-                    default: out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + i * 4, as: UInt32.self)))
-                    }
+                switch values {
+                case .uint8:
+                    for i in 0..<d { out[i] = Float(raw[start + i]) }
+                case .int32:
+                    for i in 0..<d { out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: start + i * 4, as: Int32.self))) }
+                case .float32:
+                    for i in 0..<d { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + i * 4, as: UInt32.self))) }
                 }
                 initialized = d
             }
         }
-        offset += 4 + d * valueSize
+        offset += 4 + d * values.size
         defer { row += 1 }
-        let location = "\(path) row \(row + 1)"
-        guard ids == nil || row < ids!.count else { throw CLIError("\(location): the ids file has only \(ids!.count) ids") }
-        return checker.check(Record(id: RecordID(ids?[row] ?? UInt64(row)), vector: vector), at: location)
+        let place = RowPlace(path: path, number: row + 1, isLine: false)
+        guard ids == nil || row < ids!.count else { throw CLIError("\(place): the ids file has only \(ids!.count) ids") }
+        return checker.check(Record(id: RecordID(ids?[row] ?? UInt64(row)), vector: vector), at: place)
     }
 
     mutating func skip(_ rows: Int) throws {
@@ -154,7 +174,7 @@ struct NpyReader: ImportReader {
         defer { row += 1 }
         let d = array.shape[1]
         let vector = (0..<d).map { Float(bitPattern: array.payload.loadLE(UInt32.self, at: (row * d + $0) * 4)) }
-        return checker.check(Record(id: RecordID(ids?[row] ?? UInt64(row)), vector: vector), at: "\(path) row \(row + 1)")
+        return checker.check(Record(id: RecordID(ids?[row] ?? UInt64(row)), vector: vector), at: RowPlace(path: path, number: row + 1, isLine: false))
     }
 }
 
@@ -183,14 +203,15 @@ struct JSONLReader: ImportReader {
             line += 1
             let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
-            let location = "\(path):\(line)"
+            let place = RowPlace(path: path, number: line, isLine: true)
+            let location = place.description
             guard let value = try? decoder.decode(JSONValue.self, from: Data(text.utf8)) else {
-                return ImportRow(location: location, record: .failure(CLIError("\(location): not valid JSON")))
+                return ImportRow(place: place, record: .failure(CLIError("\(location): not valid JSON")))
             }
             do {
-                return checker.check(try JSONLines.record(value, schema: checker.schema, where: location), at: location)
+                return checker.check(try JSONLines.record(value, schema: checker.schema, where: location), at: place)
             } catch let error as CLIError {
-                return ImportRow(location: location, record: .failure(error))
+                return ImportRow(place: place, record: .failure(error))
             }
         }
         return nil
@@ -236,8 +257,9 @@ struct CSVRowReader: ImportReader {
             return nil
         }
         line += 1
-        let location = "\(path):\(line)"
-        func bad(_ message: String) -> ImportRow { ImportRow(location: location, record: .failure(CLIError("\(location): \(message)"))) }
+        let place = RowPlace(path: path, number: line, isLine: true)
+        let location = place.description
+        func bad(_ message: String) -> ImportRow { ImportRow(place: place, record: .failure(CLIError("\(location): \(message)"))) }
         guard row.count > max(columns.id, columns.vector) else { return bad("\(row.count) columns, the header has more") }
         guard let id = UInt64(row[columns.id].trimmingCharacters(in: .whitespaces)) else {
             return bad("id \"\(row[columns.id])\" is not a non-negative integer")
@@ -268,9 +290,9 @@ struct CSVRowReader: ImportReader {
             do {
                 fields[field.name] = try JSONLines.fieldValue(json, type: field.type, location: "\(location): field \"\(field.name)\"")
             } catch let error as CLIError {
-                return ImportRow(location: location, record: .failure(error))
+                return ImportRow(place: place, record: .failure(error))
             }
         }
-        return checker.check(Record(id: RecordID(id), vector: vector, fields: fields), at: location)
+        return checker.check(Record(id: RecordID(id), vector: vector, fields: fields), at: place)
     }
 }
