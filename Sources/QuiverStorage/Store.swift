@@ -62,6 +62,9 @@ public final class Store: Sendable {
     /// write acknowledged before the call is in it, none that started after it returned.
     public func checkpoint(to path: String) throws(QuiverError) { try rocks.checkpoint(to: path) }
 
+    /// Writes every memtable to SST files and waits for it.
+    public func flush() throws(QuiverError) { try rocks.flush() }
+
     /// Flushes memtables (so the next open replays no WAL), closes RocksDB and releases the lock.
     /// Every `StorageSnapshot` must have been released.
     public func close() throws(QuiverError) {
