@@ -27,8 +27,9 @@ public struct DatabaseOptions: Sendable {
     public var bulkLoad: Bool = false
     /// The nice value of the thread that builds indexes, compacts and takes backups (Linux).
     /// Default 10: writes and searches come first and the builds take the CPU they leave. On two
-    /// cores an import through the server gained about a fifth in rows/s, since the builds had
-    /// taken a whole core from it (docs/benchmarks.md, "Bulk import"). 0 runs them like the rest.
+    /// cores an import through the server ran at 97,000–102,000 rows/s at nice 0 and
+    /// 104,000–177,000 at nice 10, since the builds had taken a whole core from it
+    /// (docs/benchmarks.md, "Bulk import"). 0 runs them like the rest.
     public var maintenanceNiceness: Int32 = 10
     /// The search planner's cost constants. Default `PlannerSettings()`.
     public var planner: PlannerSettings

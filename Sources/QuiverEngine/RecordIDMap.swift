@@ -44,13 +44,7 @@ struct RecordIDMap<Value: RecordIDMapValue>: Sequence {
         get {
             let key = id.rawValue
             guard key != Self.empty else { return maxKeyValue }
-            guard tableCount > 0 else { return nil }
-            var bucket = self.bucket(of: key)
-            while keys[bucket] != Self.empty {
-                if keys[bucket] == key { return values[bucket] }
-                bucket = (bucket + 1) & mask
-            }
-            return nil
+            return find(key).map { values[$0] }
         }
         set {
             if let newValue { insert(newValue, for: id.rawValue) } else { removeValue(forKey: id) }
@@ -71,18 +65,11 @@ struct RecordIDMap<Value: RecordIDMapValue>: Sequence {
             defer { maxKeyValue = nil }
             return maxKeyValue
         }
-        guard tableCount > 0 else { return nil }
-        var bucket = self.bucket(of: key)
-        while keys[bucket] != Self.empty {
-            if keys[bucket] == key {
-                let value = values[bucket]
-                shiftBack(from: bucket)
-                tableCount -= 1
-                return value
-            }
-            bucket = (bucket + 1) & mask
-        }
-        return nil
+        guard let bucket = find(key) else { return nil }
+        let value = values[bucket]
+        shiftBack(from: bucket)
+        tableCount -= 1
+        return value
     }
 
     func makeIterator() -> Iterator { Iterator(map: self) }
@@ -111,6 +98,17 @@ struct RecordIDMap<Value: RecordIDMapValue>: Sequence {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z ^= z >> 31
         return Int(truncatingIfNeeded: z) & mask
+    }
+
+    /// The bucket holding `key` (not `empty`), if it is in the table.
+    private func find(_ key: UInt64) -> Int? {
+        guard tableCount > 0 else { return nil }
+        var bucket = self.bucket(of: key)
+        while keys[bucket] != Self.empty {
+            if keys[bucket] == key { return bucket }
+            bucket = (bucket + 1) & mask
+        }
+        return nil
     }
 
     private mutating func insert(_ value: Value, for key: UInt64) {

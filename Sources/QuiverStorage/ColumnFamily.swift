@@ -21,14 +21,7 @@ public enum ColumnFamily: String, CaseIterable, Sendable {
     }
 
     /// The position in `allCases`.
-    var ordinal: Int {
-        switch self {
-        case .default: 0
-        case .meta: 1
-        case .vectors: 2
-        case .attrs: 3
-        }
-    }
+    var ordinal: Int { Self.allCases.firstIndex(of: self)! }
 
     /// One entry per row (the families a bulk load fills).
     var holdsRows: Bool { self == .vectors || self == .attrs }

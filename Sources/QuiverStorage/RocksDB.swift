@@ -129,7 +129,7 @@ final class RocksDB: @unchecked Sendable {
         rocksdb_flushoptions_set_wait(options, 1)
         for family in ColumnFamily.allCases {
             var error: UnsafeMutablePointer<CChar>?
-            rocksdb_flush_cf(db, options, families[family.ordinal], &error)
+            rocksdb_flush_cf(db, options, self.family(family), &error)
             try RocksDB.check(error, "flush \(family.rawValue)")
         }
     }
@@ -156,7 +156,7 @@ final class RocksDB: @unchecked Sendable {
             end.withUnsafeBufferPointer { e in
                 s.withMemoryRebound(to: CChar.self) { s in
                     e.withMemoryRebound(to: CChar.self) { e in
-                        rocksdb_compact_range_cf(db, families[family.ordinal], s.baseAddress, s.count, e.baseAddress, e.count)
+                        rocksdb_compact_range_cf(db, self.family(family), s.baseAddress, s.count, e.baseAddress, e.count)
                     }
                 }
             }
@@ -197,7 +197,7 @@ final class RocksDB: @unchecked Sendable {
         guard !keys.isEmpty else { return [] }
         return try withReadOptions(snapshot: snapshot) { (options) throws(QuiverError) -> [[UInt8]?] in
             let count = keys.count
-            let handle = families[family.ordinal]
+            let handle = self.family(family)
             var values = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             var sizes = [Int](repeating: 0, count: count)
             var errors = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
@@ -248,7 +248,7 @@ final class RocksDB: @unchecked Sendable {
                 src.withMemoryRebound(to: CChar.self) { bound.update(from: $0.baseAddress!, count: end.count) }
             }
             rocksdb_readoptions_set_iterate_upper_bound(options, bound, end.count)
-            let iterator = rocksdb_create_iterator_cf(db, options, families[family.ordinal])!
+            let iterator = rocksdb_create_iterator_cf(db, options, self.family(family))!
             defer { rocksdb_iter_destroy(iterator) }
             start.withUnsafeBufferPointer { s in
                 s.withMemoryRebound(to: CChar.self) { rocksdb_iter_seek(iterator, $0.baseAddress, $0.count) }
@@ -272,7 +272,7 @@ final class RocksDB: @unchecked Sendable {
     /// A RocksDB property of one family (for example `rocksdb.estimate-num-keys`).
     func property(_ family: ColumnFamily, _ name: String) -> String? {
         assertOpen()
-        guard let value = rocksdb_property_value_cf(db, families[family.ordinal], name) else { return nil }
+        guard let value = rocksdb_property_value_cf(db, self.family(family), name) else { return nil }
         defer { rocksdb_free(value) }
         return String(cString: value)
     }
