@@ -238,6 +238,16 @@ public final class Store: Sendable {
         rocks.compactRange(.attrs, start: range.start, end: range.end)
     }
 
+    /// Entries of the row families (vectors, attrs) still in memtables, written to SST files by
+    /// neither a flush nor RocksDB's own compaction yet.
+    public var unflushedRowEntries: Int {
+        ColumnFamily.allCases.filter(\.holdsRows).reduce(0) { sum, family in
+            ["rocksdb.num-entries-active-mem-table", "rocksdb.num-entries-imm-mem-tables"].reduce(sum) { sum, name in
+                sum + (rocks.property(family, name).flatMap(Int.init) ?? 0)
+            }
+        }
+    }
+
     /// Bytes of SST files RocksDB holds (all families), from its `total-sst-files-size` property.
     public var sstBytes: Int {
         ColumnFamily.allCases.reduce(0) { sum, family in
