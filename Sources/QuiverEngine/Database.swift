@@ -151,6 +151,15 @@ public final class Database: Sendable {
         return info(try registry.require(name))
     }
 
+    /// The collection's schema: a lookup, without the segment figures (and index file sizes)
+    /// that `describeCollection` gathers.
+    ///
+    /// - Throws: `notFound`.
+    public func schema(of name: String) throws(QuiverError) -> CollectionSchema {
+        try checkOpen()
+        return try registry.require(name).schema
+    }
+
     private func checkOpen() throws(QuiverError) {
         guard lifecycle.withLock({ $0.isOpen }) else { throw QuiverError.closed }
     }

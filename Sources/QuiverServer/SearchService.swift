@@ -11,7 +11,7 @@ struct SearchService: Quiver_V1_SearchService.SimpleServiceProtocol {
     func search(request: Quiver_V1_SearchRequest, context: ServerContext) async throws -> Quiver_V1_SearchResponse {
         try await calls.handle(context) { () async throws(QuiverError) in
             let collection = request.collection
-            let dimension = try database.describeCollection(collection).schema.dimension
+            let dimension = try database.schema(of: collection).dimension
             let queries = try PackedVectors.decodeRows(request.queries, dimension: dimension, what: "queries", collection: collection)
             let options = SearchOptions(
                 includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields),

@@ -18,7 +18,8 @@ import Synchronization
 ///    several concurrent clients, and one `UpsertStream`.
 /// 2. Single-query search through the server beside the same `Database.search` calls in-process
 ///    on the same data, alternating query by query: QPS and p50/p99 latency one call at a time,
-///    and QPS with several concurrent callers; plus the latency of an empty call (`Health`).
+///    and QPS with several concurrent callers; plus the latency of an empty call (`Health`) and
+///    of a search over 100 rows back to back, after an idle pause and right after a big scan.
 struct BenchServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
@@ -187,6 +188,25 @@ struct BenchServer: AsyncParsableCommand {
                 healthLatencies.append((ContinuousClock.now - t).seconds)
             }
         }
+        // Where the server's extra time goes: a search whose scan is trivial (100 rows), called
+        // back to back, after 3 ms idle, and right after an in-process search of the big
+        // collection (whose scan streams more data than the L3 cache holds).
+        var tinyLatencies: [String: [Double]] = [:]
+        let tinyCases = ["back to back", "after 3 ms idle", "right after a scan"]
+        try await QuiverClient.withClient(options) { client in
+            _ = try await client.createCollection(CollectionSchema(name: "tiny", dimension: dimension, metric: .l2))
+            _ = try await client.upsert("tiny", Array(batches[0].prefix(100)))
+            for round in 0..<rounds {
+                for (i, query) in single.enumerated() {
+                    let before = tinyCases[(round + i) % tinyCases.count]
+                    if before == tinyCases[1] { try await Task.sleep(for: .milliseconds(3)) }
+                    if before == tinyCases[2] { _ = try await database.search("bench0", queries: query, k: 10) }
+                    let t = ContinuousClock.now
+                    _ = try await client.search("tiny", queries: query, k: 10)
+                    tinyLatencies[before, default: []].append((ContinuousClock.now - t).seconds)
+                }
+            }
+        }
         func latency(_ samples: [Double]) -> String {
             String(format: "p50 %.2f ms, p99 %.2f ms", Percentile.of(samples, 50) * 1000, Percentile.of(samples, 99) * 1000)
         }
@@ -205,6 +225,8 @@ struct BenchServer: AsyncParsableCommand {
         print("    through the server            \(BenchEngine.format(qps(remoteBatch))) QPS")
         print("    ratio server / in-process = \(String(format: "%.2f", qps(remoteBatch) / qps(localBatch)))")
         print("  an empty call (Health) through the server: \(latency(healthLatencies))")
+        print("  a search over 100 rows through the server (the call's own cost):")
+        for before in tinyCases { print("    \(before.padding(toLength: 30, withPad: " ", startingAt: 0))\(latency(tinyLatencies[before] ?? []))") }
 
         server.beginGracefulShutdown()
         try await serving.value

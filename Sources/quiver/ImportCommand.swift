@@ -106,7 +106,7 @@ struct Import: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             do {
-                let schema = try database.describeCollection(name).schema
+                let schema = try database.schema(of: name)
                 summary = try await load(schema: schema, from: checkpoint) { records in _ = try await database.upsert(name, records) }
                 let acknowledged = ContinuousClock.now
                 try await database.seal(name)
