@@ -13,18 +13,27 @@ import SwiftProtobuf
 /// messages) and checks the configured limit itself, in the deserializer, where a thrown
 /// `RPCError` becomes a proper status: RESOURCE_EXHAUSTED naming the size and the limit.
 /// Messages over twice the limit still get the transport's stream reset.
+/// Requests refused here never reach a handler, so they are counted here (`CallMetrics`).
 struct LimitedDeserializer<Message: SwiftProtobuf.Message & Sendable>: MessageDeserializer {
     let limit: Int
+    /// The method's name in the call metrics.
+    let method: String
 
     func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> Message {
         guard bytes.count <= limit else {
+            CallMetrics.count(method, code: QuiverError.Code.resourceExhausted.rawValue)
             throw WireError.rpcError(
                 QuiverError(
                     .resourceExhausted, .messageTooLarge,
                     "the request message is \(bytes.count) bytes; this server accepts at most \(limit) (--max-message-bytes)",
                     field: "message", value: String(bytes.count)))
         }
-        return try ProtobufDeserializer<Message>().deserialize(bytes)
+        do {
+            return try ProtobufDeserializer<Message>().deserialize(bytes)
+        } catch {
+            CallMetrics.count(method, code: QuiverError.Code.invalidArgument.rawValue)
+            throw error
+        }
     }
 
     /// The transport's own limit for a configured one.
@@ -74,7 +83,7 @@ extension RPCRouter {
         _ handler: @escaping @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) {
         registerHandler(
-            forMethod: method, deserializer: LimitedDeserializer<Input>(limit: limit),
+            forMethod: method, deserializer: LimitedDeserializer<Input>(limit: limit, method: method.method),
             serializer: ProtobufSerializer<Output>(), handler: handler)
     }
 }

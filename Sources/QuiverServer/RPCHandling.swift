@@ -42,11 +42,9 @@ struct CallHandler: Sendable {
         } onCancelRPC: {
             if state.isServing { task.cancel() }
         }
-        let method = context.descriptor.method
         let code: String
         if case .failure(let error) = result { code = error.code.rawValue } else { code = "ok" }
-        Counter(label: "quiver_rpc_calls_total", dimensions: [("method", method), ("code", code)]).increment()
-        Metrics.Timer(label: "quiver_rpc_duration_seconds", dimensions: [("method", method)]).record(duration: ContinuousClock.now - started)
+        CallMetrics.record(context, code: code, started: started)
         switch result {
         case .success(let value):
             if logger.logLevel <= .debug { logger.debug("call", metadata: metadata(context, started)) }
@@ -71,5 +69,21 @@ struct CallHandler: Sendable {
             "method": "\(context.descriptor.fullyQualifiedMethod)", "peer": "\(context.remotePeer)",
             "duration_ms": "\(ms.formatted(.number.precision(.fractionLength(3))))",
         ]
+    }
+}
+
+/// The per-call series of the metrics endpoint: calls that reached a service, calls the auth
+/// interceptor refused before they did, and requests refused while decoding (too large,
+/// malformed), which are counted but not timed.
+enum CallMetrics {
+    /// - Parameter code: `ok` or the `QuiverError.Code` the call failed with.
+    static func record(_ context: ServerContext, code: String, started: ContinuousClock.Instant) {
+        count(context.descriptor.method, code: code)
+        Metrics.Timer(label: "quiver_rpc_duration_seconds", dimensions: [("method", context.descriptor.method)])
+            .record(duration: ContinuousClock.now - started)
+    }
+
+    static func count(_ method: String, code: String) {
+        Counter(label: "quiver_rpc_calls_total", dimensions: [("method", method), ("code", code)]).increment()
     }
 }

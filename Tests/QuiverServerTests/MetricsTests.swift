@@ -1,9 +1,11 @@
 import Foundation
+import GRPCCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import QuiverClient
 import QuiverCore
+import QuiverProto
 import QuiverTesting
 import Testing
 
@@ -98,6 +100,50 @@ import Testing
         #expect(samples[#"quiver_collection_rows{collection="c"}"#] == 767)
         let (_, missing) = try await URLSession.shared.data(from: URL(string: "http://\(address)/other")!)
         #expect((missing as? HTTPURLResponse)?.statusCode == 404)
+        try await server.stop()
+    }
+
+    /// Calls refused before they reach a service (by the auth interceptor, or while their request
+    /// is decoded) are counted all the same.
+    @Test func refusedCallsAreCounted() async throws {
+        let keysDir = TemporaryDirectory()
+        let server = try await TestServer(arguments: [
+            "--metrics", "127.0.0.1:0", "--api-keys", try AuthTests.keysFile(in: keysDir), "--max-message-bytes", String(1 << 20),
+        ])
+        let line = try #require(server.child.stdout.split(separator: "\n").first { $0.hasPrefix("metrics ") })
+        let address = String(line.dropFirst("metrics ".count))
+        try await server.withClient { client async throws in
+            await #expect(throws: QuiverError.self) { try await client.listCollections() }
+        }
+        try await server.withClient(apiKey: AuthTests.wrongKey) { client async throws in
+            await #expect(throws: QuiverError.self) { try await client.listCollections() }
+        }
+        try await server.withClient(apiKey: AuthTests.readKey) { client async throws in
+            await #expect(throws: QuiverError.self) { try await client.createCollection(CollectionSchema(name: "c", dimension: 2, metric: .l2)) }
+            _ = try await client.listCollections()
+        }
+        try await server.withClient(apiKey: AuthTests.adminKey) { client async throws in
+            _ = try await client.createCollection(CollectionSchema(name: "v", dimension: 4, metric: .l2))
+            // About 1.7 MB on the wire, over the 1 MiB limit.
+            let oversized = (0..<60_000).map { Record(id: RecordID(UInt64($0)), vector: [1, 2, 3, 4]) }
+            await #expect(throws: QuiverError.self) { try await client.upsert("v", oversized) }
+        }
+        try await BadInputTests.withRawClient(server) { grpc in
+            let request = ClientRequest(message: [UInt8](repeating: 0xFF, count: 64), metadata: ["authorization": "Bearer \(AuthTests.adminKey)"])
+            await #expect(throws: RPCError.self) {
+                try await grpc.unary(
+                    request: request, descriptor: Quiver_V1_DataService.Method.Upsert.descriptor,
+                    serializer: RawBytes(), deserializer: RawBytes(), options: .defaults
+                ) { try $0.message }
+            }
+        }
+        let samples = try await Self.scrape(address)
+        #expect(samples[#"quiver_rpc_calls_total{method="Upsert",code="resourceExhausted"}"#] == 1)
+        #expect(samples[#"quiver_rpc_calls_total{method="Upsert",code="invalidArgument"}"#] == 1)
+        #expect(samples[#"quiver_rpc_calls_total{method="ListCollections",code="unauthenticated"}"#] == 2)
+        #expect(samples[#"quiver_rpc_calls_total{method="CreateCollection",code="permissionDenied"}"#] == 1)
+        #expect(samples[#"quiver_rpc_calls_total{method="ListCollections",code="ok"}"#] == 1)
+        #expect(samples[#"quiver_rpc_duration_seconds_count{method="ListCollections"}"#] == 3)
         try await server.stop()
     }
 }
