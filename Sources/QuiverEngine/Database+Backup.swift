@@ -36,26 +36,16 @@ extension Database {
                 }
                 try store.checkpoint(to: target + "/rocksdb")
                 // The checkpoint's own manifests say which index files belong to it.
-                let copy = try Store.open(path: target, backgroundJobs: 1)
                 var files = 0
-                var collections = 0
-                do throws(QuiverError) {
-                    let catalog = try copy.loadCatalog()
-                    collections = catalog.collections.count
-                    for collection in catalog.collections {
-                        let from = store.directory.segmentsPath(of: collection.id)
-                        let to = copy.directory.segmentsPath(of: collection.id)
-                        for record in try copy.loadSegmentManifest(of: collection.id).segments {
-                            try Self.copyVerified(
-                                from: from + "/" + record.file, to: to + "/" + record.file, record: record,
-                                dimension: collection.schema.dimension)
-                            files += 1
-                        }
+                let collections = try Self.forEachCollection(inStoreAt: target) { (copy, collection, records) throws(QuiverError) in
+                    let from = store.directory.segmentsPath(of: collection.id)
+                    let to = copy.directory.segmentsPath(of: collection.id)
+                    for record in records {
+                        try Self.copyVerified(
+                            from: from + "/" + record.file, to: to + "/" + record.file, record: record,
+                            dimension: collection.schema.dimension)
+                        files += 1
                     }
-                    try copy.close()
-                } catch {
-                    try? copy.close()
-                    throw error
                 }
                 try? FileManager.default.removeItem(atPath: target + "/quiver.lock")
                 let summary = BackupSummary(path: target, collections: collections, rows: nil, segmentFiles: files, bytes: Self.bytes(under: target))
@@ -79,30 +69,40 @@ extension Database {
         do throws(QuiverError) {
             try copyTree(from: source, to: target)
             try? FileManager.default.removeItem(atPath: target + "/" + backupMarker)
-            let store = try Store.open(path: target, backgroundJobs: 1)
             var rows = 0
             var files = 0
-            var collections = 0
-            do throws(QuiverError) {
-                let catalog = try store.loadCatalog()
-                collections = catalog.collections.count
-                for collection in catalog.collections {
-                    let segments = store.directory.segmentsPath(of: collection.id)
-                    for record in try store.loadSegmentManifest(of: collection.id).segments {
-                        try verify(segments + "/" + record.file, record: record, dimension: collection.schema.dimension)
-                        files += 1
-                    }
-                    try store.scanRows(of: collection) { (_, _, _) throws(QuiverError) in rows += 1 }
-                    try store.scanFields(of: collection) { (_, _) throws(QuiverError) in }
+            let collections = try forEachCollection(inStoreAt: target) { (store, collection, records) throws(QuiverError) in
+                let segments = store.directory.segmentsPath(of: collection.id)
+                for record in records {
+                    try verify(segments + "/" + record.file, record: record, dimension: collection.schema.dimension)
+                    files += 1
                 }
-                try store.close()
-            } catch {
-                try? store.close()
-                throw error
+                try store.scanRows(of: collection) { (_, _, _) throws(QuiverError) in rows += 1 }
+                try store.scanFields(of: collection) { (_, _) throws(QuiverError) in }
             }
             return BackupSummary(path: target, collections: collections, rows: rows, segmentFiles: files, bytes: bytes(under: target))
         } catch {
             try? FileManager.default.removeItem(atPath: target)
+            throw error
+        }
+    }
+
+    /// Opens the database files at `path` (nothing else may have them open), calls `body` with
+    /// every collection of the catalog and the segment records of its manifest, and closes them
+    /// again whatever happens. Returns the number of collections.
+    private static func forEachCollection(
+        inStoreAt path: String, _ body: (Store, StoredCollection, [SegmentRecord]) throws(QuiverError) -> Void
+    ) throws(QuiverError) -> Int {
+        let store = try Store.open(path: path, backgroundJobs: 1)
+        do throws(QuiverError) {
+            let catalog = try store.loadCatalog()
+            for collection in catalog.collections {
+                try body(store, collection, try store.loadSegmentManifest(of: collection.id).segments)
+            }
+            try store.close()
+            return catalog.collections.count
+        } catch {
+            try? store.close()
             throw error
         }
     }

@@ -191,16 +191,23 @@ struct BenchServer: AsyncParsableCommand {
         // Where the server's extra time goes: a search whose scan is trivial (100 rows), called
         // back to back, after 3 ms idle, and right after an in-process search of the big
         // collection (whose scan streams more data than the L3 cache holds).
-        var tinyLatencies: [String: [Double]] = [:]
-        let tinyCases = ["back to back", "after 3 ms idle", "right after a scan"]
+        enum Before: String, CaseIterable {
+            case nothing = "back to back"
+            case idle = "after 3 ms idle"
+            case scan = "right after a scan"
+        }
+        var tinyLatencies: [Before: [Double]] = [:]
         try await QuiverClient.withClient(options) { client in
             _ = try await client.createCollection(CollectionSchema(name: "tiny", dimension: dimension, metric: .l2))
-            _ = try await client.upsert("tiny", Array(batches[0].prefix(100)))
+            _ = try await client.upsert("tiny", Array(batches.joined().prefix(100)))
             for round in 0..<rounds {
                 for (i, query) in single.enumerated() {
-                    let before = tinyCases[(round + i) % tinyCases.count]
-                    if before == tinyCases[1] { try await Task.sleep(for: .milliseconds(3)) }
-                    if before == tinyCases[2] { _ = try await database.search("bench0", queries: query, k: 10) }
+                    let before = Before.allCases[(round + i) % Before.allCases.count]
+                    switch before {
+                    case .nothing: break
+                    case .idle: try await Task.sleep(for: .milliseconds(3))
+                    case .scan: _ = try await database.search("bench0", queries: query, k: 10)
+                    }
                     let t = ContinuousClock.now
                     _ = try await client.search("tiny", queries: query, k: 10)
                     tinyLatencies[before, default: []].append((ContinuousClock.now - t).seconds)
@@ -226,7 +233,9 @@ struct BenchServer: AsyncParsableCommand {
         print("    ratio server / in-process = \(String(format: "%.2f", qps(remoteBatch) / qps(localBatch)))")
         print("  an empty call (Health) through the server: \(latency(healthLatencies))")
         print("  a search over 100 rows through the server (the call's own cost):")
-        for before in tinyCases { print("    \(before.padding(toLength: 30, withPad: " ", startingAt: 0))\(latency(tinyLatencies[before] ?? []))") }
+        for before in Before.allCases {
+            print("    \(before.rawValue.padding(toLength: 30, withPad: " ", startingAt: 0))\(latency(tinyLatencies[before] ?? []))")
+        }
 
         server.beginGracefulShutdown()
         try await serving.value
