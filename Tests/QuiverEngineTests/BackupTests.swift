@@ -43,6 +43,9 @@ import Testing
         try await withDatabase(source) { db async throws in
             _ = try await db.createCollection(Self.schema())
             for b in 0..<10 { _ = try await db.upsert("b", Self.records(batch: b)) }
+            // At least one indexed segment before the backup, however slow the machine is (under
+            // load its builds once lagged the 300 ms below, and the backup held no index file).
+            try await db.waitForBackgroundWork()
             progress.acked.store(10, ordering: .relaxed)
             // One writer, batch after batch; deletes and forced compactions rewrite index files.
             let writer = Task {
