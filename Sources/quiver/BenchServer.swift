@@ -181,12 +181,15 @@ struct BenchServer: AsyncParsableCommand {
         }
         // The cost of a call with no work: the transport's share of every call.
         var healthLatencies: [Double] = []
+        var healthCPU = 0.0
         try await QuiverClient.withClient(options) { client in
+            let cpu = ProcessCPU.seconds
             for _ in 0..<(single.count * 2) {
                 let t = ContinuousClock.now
                 _ = try await client.health()
                 healthLatencies.append((ContinuousClock.now - t).seconds)
             }
+            healthCPU = (ProcessCPU.seconds - cpu) / Double(single.count * 2)
         }
         // Where the server's extra time goes: a search whose scan is trivial (100 rows), called
         // back to back, after 3 ms idle, and right after an in-process search of the big
@@ -232,6 +235,7 @@ struct BenchServer: AsyncParsableCommand {
         print("    through the server            \(BenchEngine.format(qps(remoteBatch))) QPS")
         print("    ratio server / in-process = \(String(format: "%.2f", qps(remoteBatch) / qps(localBatch)))")
         print("  an empty call (Health) through the server: \(latency(healthLatencies))")
+        print("    CPU time per call, client and server together: \(Int(healthCPU * 1e6)) µs")
         print("  a search over 100 rows through the server (the call's own cost):")
         for before in Before.allCases {
             print("    \(before.rawValue.padding(toLength: 30, withPad: " ", startingAt: 0))\(latency(tinyLatencies[before] ?? []))")
@@ -239,5 +243,14 @@ struct BenchServer: AsyncParsableCommand {
 
         server.beginGracefulShutdown()
         try await serving.value
+    }
+}
+
+/// CPU time of the whole process (all threads), to put a call's latency beside the work it costs.
+enum ProcessCPU {
+    static var seconds: Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }

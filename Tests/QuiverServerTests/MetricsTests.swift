@@ -89,14 +89,18 @@ import Testing
         let buckets = samples.filter { $0.key.hasPrefix(#"quiver_rpc_duration_seconds_bucket{method="Search""#) }
         #expect(buckets.values.max() == 4 && buckets.keys.contains { $0.contains(#"le="+Inf""#) })
 
-        // The counters move.
+        // The counters move. Health calls are counted too (the test server's readiness checks
+        // came before the first scrape, so only the difference is known).
+        let healthBefore = samples[#"quiver_rpc_calls_total{method="Health",code="ok"}"#] ?? 0
         try await server.withClient { client async throws in
+            for _ in 0..<3 { #expect(try await client.health()) }
             _ = try await client.upsert("c", [Record(id: 1_000, vector: [1, 2, 3, 4], fields: ["n": .int64(1)])])
             _ = try await client.delete("c", filter: "n == 1")
         }
         samples = try await Self.scrape(address)
         #expect(samples["quiver_rows_ingested_total"] == 769)
         #expect(samples[#"quiver_rpc_calls_total{method="Delete",code="ok"}"#] == 1)
+        #expect(samples[#"quiver_rpc_calls_total{method="Health",code="ok"}"#] == healthBefore + 3)
         #expect(samples[#"quiver_collection_rows{collection="c"}"#] == 767)
         let (_, missing) = try await URLSession.shared.data(from: URL(string: "http://\(address)/other")!)
         #expect((missing as? HTTPURLResponse)?.statusCode == 404)
