@@ -331,7 +331,46 @@ public struct QuiverClient: Sendable {
     public func explainedSearch(
         _ collection: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions(), explain: Bool = true
     ) async throws(QuiverError) -> (hits: [[SearchHit]], plan: SearchPlan?) {
-        let request = Quiver_V1_SearchRequest.with {
+        let request = Quiver_V1_SearchRequest(collection, queries: queries, k: k, options: options, explain: explain)
+        let response = try await call { try await searcher.search(request, metadata: metadata, options: callOptions) }
+        return (try response.hits(collection: collection, options: options), response.hasExplain ? response.explain.domain : nil)
+    }
+
+    /// Opens a `SearchSession` (one `SearchStream` call), runs `body` with it, and closes it when
+    /// `body` returns or throws. Searches sent by then are answered first.
+    public func withSearchSession<T: Sendable>(_ body: (SearchSession) async throws -> T) async throws -> T {
+        let (requests, sending) = AsyncStream.makeStream(of: Quiver_V1_SearchRequest.self)
+        let session = SearchSession(requests: sending)
+        var options = callOptions
+        options.timeout = nil
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [searcher, metadata, options] in
+                do {
+                    try await searcher.searchStream(
+                        metadata: metadata, options: options,
+                        requestProducer: { writer in
+                            for await request in requests { try await writer.write(request) }
+                        },
+                        onResponse: { response in
+                            for try await answer in response.messages { session.deliver(answer) }
+                        })
+                    session.end(nil)
+                } catch {
+                    session.end(WireError.quiverError(error))
+                }
+            }
+            defer { sending.finish() }
+            let result = try await body(session)
+            sending.finish()
+            try await group.waitForAll()
+            return result
+        }
+    }
+}
+
+extension Quiver_V1_SearchRequest {
+    init(_ collection: String, queries: [[Float]], k: Int, options: SearchOptions, explain: Bool) {
+        self = .with {
             $0.collection = collection
             $0.queries = PackedVectors.encode(queries)
             $0.k = UInt32(clamping: k)
@@ -341,10 +380,15 @@ public struct QuiverClient: Sendable {
             $0.filter = options.filter ?? ""
             $0.explain = explain
         }
-        let response = try await call { try await searcher.search(request, metadata: metadata, options: callOptions) }
-        var results: [[SearchHit]] = []
-        results.reserveCapacity(response.results.count)
-        for result in response.results {
+    }
+}
+
+extension Quiver_V1_SearchResponse {
+    /// The hit lists, one per query; fields only when `options` asked for them.
+    func hits(collection: String, options: SearchOptions) throws(QuiverError) -> [[SearchHit]] {
+        var lists: [[SearchHit]] = []
+        lists.reserveCapacity(results.count)
+        for result in results {
             var hits: [SearchHit] = []
             hits.reserveCapacity(result.ids.count)
             for (i, (id, score)) in zip(result.ids, result.scores).enumerated() {
@@ -358,9 +402,9 @@ public struct QuiverClient: Sendable {
                 }
                 hits.append(hit)
             }
-            results.append(hits)
+            lists.append(hits)
         }
-        return (results, response.hasExplain ? response.explain.domain : nil)
+        return lists
     }
 }
 

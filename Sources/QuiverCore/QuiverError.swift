@@ -53,6 +53,8 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The server does not have the called method (one older than the client): what the client
         /// reports for gRPC's UNIMPLEMENTED, which Quiver's services never return themselves.
         case methodNotSupported
+        /// A search sent on a `SearchSession` that has ended (closed, or ended by a failed search).
+        case sessionClosed
         /// A filter expression that does not parse or does not type-check against the schema.
         case invalidFilter
         // Access.

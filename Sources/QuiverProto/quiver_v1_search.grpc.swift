@@ -33,9 +33,23 @@ public enum Quiver_V1_SearchService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SearchStream" metadata.
+        public enum SearchStream: Sendable {
+            /// Request type for "SearchStream".
+            public typealias Input = Quiver_V1_SearchRequest
+            /// Response type for "SearchStream".
+            public typealias Output = Quiver_V1_SearchResponse
+            /// Descriptor for "SearchStream".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.SearchService"),
+                method: "SearchStream",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Descriptors for all methods in the "quiver.v1.SearchService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
-            Search.descriptor
+            Search.descriptor,
+            SearchStream.descriptor
         ]
     }
 }
@@ -85,6 +99,29 @@ extension Quiver_V1_SearchService {
             request: GRPCCore.StreamingServerRequest<Quiver_V1_SearchRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SearchResponse>
+
+        /// Handle the "SearchStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Many searches over one long-lived stream: each request is answered
+        /// > by one response, in order, as soon as it has run, so a client can send its next request when
+        /// > it has the last answer (one query at a time) or keep several in flight. This saves the cost
+        /// > of a call per search (HTTP/2 stream, headers, the call's set-up on both sides). The requests
+        /// > are those of Search with its limits; the first request that fails ends the stream with that
+        /// > request's status (the same codes as Search), after the answers to those before it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_SearchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_SearchResponse` messages.
+        func searchStream(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_SearchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SearchResponse>
     }
 
     /// Service protocol for the "quiver.v1.SearchService" service.
@@ -118,6 +155,29 @@ extension Quiver_V1_SearchService {
             request: GRPCCore.ServerRequest<Quiver_V1_SearchRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Quiver_V1_SearchResponse>
+
+        /// Handle the "SearchStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Many searches over one long-lived stream: each request is answered
+        /// > by one response, in order, as soon as it has run, so a client can send its next request when
+        /// > it has the last answer (one query at a time) or keep several in flight. This saves the cost
+        /// > of a call per search (HTTP/2 stream, headers, the call's set-up on both sides). The requests
+        /// > are those of Search with its limits; the first request that fails ends the stream with that
+        /// > request's status (the same codes as Search), after the answers to those before it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_SearchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_SearchResponse` messages.
+        func searchStream(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_SearchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SearchResponse>
     }
 
     /// Simple service protocol for the "quiver.v1.SearchService" service.
@@ -149,6 +209,30 @@ extension Quiver_V1_SearchService {
             request: Quiver_V1_SearchRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Quiver_V1_SearchResponse
+
+        /// Handle the "SearchStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Many searches over one long-lived stream: each request is answered
+        /// > by one response, in order, as soon as it has run, so a client can send its next request when
+        /// > it has the last answer (one query at a time) or keep several in flight. This saves the cost
+        /// > of a call per search (HTTP/2 stream, headers, the call's set-up on both sides). The requests
+        /// > are those of Search with its limits; the first request that fails ends the stream with that
+        /// > request's status (the same codes as Search), after the answers to those before it.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Quiver_V1_SearchRequest` messages.
+        ///   - response: A response stream of `Quiver_V1_SearchResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func searchStream(
+            request: GRPCCore.RPCAsyncSequence<Quiver_V1_SearchRequest, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Quiver_V1_SearchResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -162,6 +246,17 @@ extension Quiver_V1_SearchService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SearchResponse>(),
             handler: { request, context in
                 try await self.search(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Quiver_V1_SearchService.Method.SearchStream.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SearchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SearchResponse>(),
+            handler: { request, context in
+                try await self.searchStream(
                     request: request,
                     context: context
                 )
@@ -198,6 +293,23 @@ extension Quiver_V1_SearchService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func searchStream(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_SearchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_SearchResponse> {
+        return GRPCCore.StreamingServerResponse<Quiver_V1_SearchResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.searchStream(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -238,6 +350,34 @@ extension Quiver_V1_SearchService {
             deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SearchResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_SearchResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SearchStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Many searches over one long-lived stream: each request is answered
+        /// > by one response, in order, as soon as it has run, so a client can send its next request when
+        /// > it has the last answer (one query at a time) or keep several in flight. This saves the cost
+        /// > of a call per search (HTTP/2 stream, headers, the call's set-up on both sides). The requests
+        /// > are those of Search with its limits; the first request that fails ends the stream with that
+        /// > request's status (the same codes as Search), after the answers to those before it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Quiver_V1_SearchRequest` messages.
+        ///   - serializer: A serializer for `Quiver_V1_SearchRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_SearchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func searchStream<Result>(
+            request: GRPCCore.StreamingClientRequest<Quiver_V1_SearchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_SearchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SearchResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Quiver_V1_SearchResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -296,6 +436,43 @@ extension Quiver_V1_SearchService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "SearchStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the read role. Many searches over one long-lived stream: each request is answered
+        /// > by one response, in order, as soon as it has run, so a client can send its next request when
+        /// > it has the last answer (one query at a time) or keep several in flight. This saves the cost
+        /// > of a call per search (HTTP/2 stream, headers, the call's set-up on both sides). The requests
+        /// > are those of Search with its limits; the first request that fails ends the stream with that
+        /// > request's status (the same codes as Search), after the answers to those before it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Quiver_V1_SearchRequest` messages.
+        ///   - serializer: A serializer for `Quiver_V1_SearchRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_SearchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func searchStream<Result>(
+            request: GRPCCore.StreamingClientRequest<Quiver_V1_SearchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_SearchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_SearchResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Quiver_V1_SearchResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Quiver_V1_SearchService.Method.SearchStream.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -325,6 +502,38 @@ extension Quiver_V1_SearchService.ClientProtocol {
         }
     ) async throws -> Result where Result: Sendable {
         try await self.search(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SearchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SearchResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SearchStream" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the read role. Many searches over one long-lived stream: each request is answered
+    /// > by one response, in order, as soon as it has run, so a client can send its next request when
+    /// > it has the last answer (one query at a time) or keep several in flight. This saves the cost
+    /// > of a call per search (HTTP/2 stream, headers, the call's set-up on both sides). The requests
+    /// > are those of Search with its limits; the first request that fails ends the stream with that
+    /// > request's status (the same codes as Search), after the answers to those before it.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Quiver_V1_SearchRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func searchStream<Result>(
+        request: GRPCCore.StreamingClientRequest<Quiver_V1_SearchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Quiver_V1_SearchResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.searchStream(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_SearchRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_SearchResponse>(),
@@ -366,6 +575,43 @@ extension Quiver_V1_SearchService.ClientProtocol {
             metadata: metadata
         )
         return try await self.search(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SearchStream" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the read role. Many searches over one long-lived stream: each request is answered
+    /// > by one response, in order, as soon as it has run, so a client can send its next request when
+    /// > it has the last answer (one query at a time) or keep several in flight. This saves the cost
+    /// > of a call per search (HTTP/2 stream, headers, the call's set-up on both sides). The requests
+    /// > are those of Search with its limits; the first request that fails ends the stream with that
+    /// > request's status (the same codes as Search), after the answers to those before it.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func searchStream<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Quiver_V1_SearchRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Quiver_V1_SearchResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Quiver_V1_SearchRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.searchStream(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -38,12 +38,8 @@ struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
                         response.batches += 1
                         committed.add(1, ordering: .relaxed)
                     }
-                } catch let error as QuiverError {
-                    throw error
-                } catch let error as RPCError {
-                    throw WireError.quiverError(error)
                 } catch {
-                    throw QuiverError(.cancelled, .cancelled, "the request stream failed: \(error)")
+                    throw WireError.streamFailure(error)
                 }
                 return response
             }

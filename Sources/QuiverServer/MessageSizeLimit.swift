@@ -65,6 +65,7 @@ struct QuiverServices: RegistrableRPCService {
         router.register(D.Query.descriptor, limit) { try await data.query(request: $0, context: $1) }
         router.register(D.Count.descriptor, limit) { try await data.count(request: $0, context: $1) }
         router.register(S.Search.descriptor, limit) { try await search.search(request: $0, context: $1) }
+        router.register(S.SearchStream.descriptor, limit) { try await search.searchStream(request: $0, context: $1) }
         router.register(A.Health.descriptor, limit) { try await admin.health(request: $0, context: $1) }
         router.register(A.Stats.descriptor, limit) { try await admin.stats(request: $0, context: $1) }
         router.register(A.Version.descriptor, limit) { try await admin.version(request: $0, context: $1) }

@@ -19,6 +19,7 @@ enum MethodAccess {
         Quiver_V1_DataService.Method.Query.descriptor: .read,
         Quiver_V1_DataService.Method.Count.descriptor: .read,
         Quiver_V1_SearchService.Method.Search.descriptor: .read,
+        Quiver_V1_SearchService.Method.SearchStream.descriptor: .read,
         Quiver_V1_AdminService.Method.ListSegments.descriptor: .admin,
         Quiver_V1_AdminService.Method.ShowSegment.descriptor: .admin,
         Quiver_V1_AdminService.Method.SealSegments.descriptor: .admin,

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import QuiverCore
 import QuiverWire
+import Synchronization
 
 /// How every call that does work runs: honouring cancellation and deadlines, failing with a
 /// Quiver status, and writing its access-log line.
@@ -50,16 +51,76 @@ struct CallHandler: Sendable {
             if logger.logLevel <= .debug { logger.debug("call", metadata: metadata(context, started)) }
             return value
         case .failure(let error):
-            var metadata = metadata(context, started)
-            metadata["code"] = "\(error.code.rawValue)"
-            metadata["reason"] = "\(error.reason.rawValue)"
-            metadata["error"] = "\(error.message)"
-            switch error.code {
-            case .internal, .io, .corruption: logger.error("call failed", metadata: metadata)
-            default: logger.notice("call refused", metadata: metadata)
-            }
-            throw WireError.rpcError(error)
+            throw failed(context, started, error)
         }
+    }
+
+    /// Serves a stream of requests each answered on its own, in order (`SearchStream`): every
+    /// request is counted and timed in the call metrics as a call of the stream's method; the
+    /// first that fails ends the stream with its status.
+    ///
+    /// Cancellation as in `handle`, except during a graceful shutdown: the request being answered
+    /// is finished, then the stream ends with UNAVAILABLE instead of waiting for more (a client
+    /// may keep a stream open indefinitely, which would hold the shutdown).
+    func handleEach<Request: Sendable, Response: Sendable>(
+        _ context: ServerContext, requests: RPCAsyncSequence<Request, any Error>, responses: RPCWriter<Response>,
+        _ answer: @escaping @Sendable (Request) async throws(QuiverError) -> Response
+    ) async throws {
+        let started = ContinuousClock.now
+        let phase = Mutex(StreamPhase.waiting)
+        let task = Task { () async -> (answered: Int, failure: QuiverError?) in
+            var answered = 0
+            do {
+                for try await request in requests {
+                    guard phase.withLock({ $0.begin() }) else { break }
+                    let received = ContinuousClock.now
+                    do {
+                        try await responses.write(try await answer(request))
+                    } catch {
+                        let failure = WireError.streamFailure(error)
+                        CallMetrics.record(context, code: failure.code.rawValue, started: received)
+                        return (answered, failure)
+                    }
+                    CallMetrics.record(context, code: "ok", started: received)
+                    answered += 1
+                    guard phase.withLock({ $0.end() }) else { break }
+                }
+            } catch {
+                if phase.withLock({ $0 }) != .stopping { return (answered, WireError.streamFailure(error)) }
+            }
+            if phase.withLock({ $0 }) == .stopping {
+                return (answered, QuiverError(.unavailable, .serverUnavailable, "the server is shutting down; \(answered) requests of this stream were answered"))
+            }
+            return (answered, nil)
+        }
+        let state = self.state
+        let (answered, failure) = await withRPCCancellationHandler {
+            await task.value
+        } onCancelRPC: {
+            if state.isServing || phase.withLock({ $0.stop() }) { task.cancel() }
+        }
+        guard let failure else {
+            if logger.logLevel <= .debug {
+                var metadata = metadata(context, started)
+                metadata["requests"] = "\(answered)"
+                logger.debug("stream", metadata: metadata)
+            }
+            return
+        }
+        throw failed(context, started, failure)
+    }
+
+    /// Logs a failed call and returns its status.
+    private func failed(_ context: ServerContext, _ started: ContinuousClock.Instant, _ error: QuiverError) -> RPCError {
+        var metadata = metadata(context, started)
+        metadata["code"] = "\(error.code.rawValue)"
+        metadata["reason"] = "\(error.reason.rawValue)"
+        metadata["error"] = "\(error.message)"
+        switch error.code {
+        case .internal, .io, .corruption: logger.error("call failed", metadata: metadata)
+        default: logger.notice("call refused", metadata: metadata)
+        }
+        return WireError.rpcError(error)
     }
 
     private func metadata(_ context: ServerContext, _ started: ContinuousClock.Instant) -> Logger.Metadata {
@@ -69,6 +130,35 @@ struct CallHandler: Sendable {
             "method": "\(context.descriptor.fullyQualifiedMethod)", "peer": "\(context.remotePeer)",
             "duration_ms": "\(ms.formatted(.number.precision(.fractionLength(3))))",
         ]
+    }
+}
+
+/// Where a request stream served by `CallHandler.handleEach` is.
+private enum StreamPhase {
+    /// Waiting for the client's next request.
+    case waiting
+    case answering
+    /// Shutting down: no further request is taken.
+    case stopping
+
+    /// A request arrived: answer it unless stopping.
+    mutating func begin() -> Bool {
+        guard self == .waiting else { return false }
+        self = .answering
+        return true
+    }
+
+    /// The request is answered: wait for the next unless stopping.
+    mutating func end() -> Bool {
+        guard self == .answering else { return false }
+        self = .waiting
+        return true
+    }
+
+    /// The server is shutting down; whether the stream is waiting (so it should be woken).
+    mutating func stop() -> Bool {
+        defer { self = .stopping }
+        return self == .waiting
     }
 }
 

@@ -9,27 +9,40 @@ struct SearchService: Quiver_V1_SearchService.SimpleServiceProtocol {
     let calls: CallHandler
 
     func search(request: Quiver_V1_SearchRequest, context: ServerContext) async throws -> Quiver_V1_SearchResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
-            let collection = request.collection
-            let dimension = try database.schema(of: collection).dimension
-            let queries = try PackedVectors.decodeRows(request.queries, dimension: dimension, what: "queries", collection: collection)
-            let options = SearchOptions(
-                includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields),
-                nprobe: request.params.nprobe > 0 ? Int(request.params.nprobe) : nil, filter: request.filter.isEmpty ? nil : request.filter)
-            let (results, plan) = try await database.explainedSearch(collection, queries: queries, k: Int(request.k), options: options)
-            let withHits = options.includeVectors || options.fields != .none
-            return .with { response in
-                if request.explain { response.explain = Quiver_V1_SearchExplain(plan) }
-                response.results = results.map { hits in
-                    .with { result in
-                        result.ids = hits.map(\.id.rawValue)
-                        result.scores = hits.map(\.score)
-                        if withHits {
-                            result.hits = hits.map { hit in
-                                .with {
-                                    if let vector = hit.vector { $0.vector = PackedVectors.encode(vector) }
-                                    $0.fields = .init(hit.fields ?? [:])
-                                }
+        try await calls.handle(context) { () async throws(QuiverError) in try await answer(request) }
+    }
+
+    /// One call for many searches: each request is answered in order once it has run; the
+    /// first that fails ends the call with its status.
+    func searchStream(
+        request: RPCAsyncSequence<Quiver_V1_SearchRequest, any Error>, response: RPCWriter<Quiver_V1_SearchResponse>,
+        context: ServerContext
+    ) async throws {
+        try await calls.handleEach(context, requests: request, responses: response) { (message) async throws(QuiverError) in
+            try await answer(message)
+        }
+    }
+
+    private func answer(_ request: Quiver_V1_SearchRequest) async throws(QuiverError) -> Quiver_V1_SearchResponse {
+        let collection = request.collection
+        let dimension = try database.schema(of: collection).dimension
+        let queries = try PackedVectors.decodeRows(request.queries, dimension: dimension, what: "queries", collection: collection)
+        let options = SearchOptions(
+            includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields),
+            nprobe: request.params.nprobe > 0 ? Int(request.params.nprobe) : nil, filter: request.filter.isEmpty ? nil : request.filter)
+        let (results, plan) = try await database.explainedSearch(collection, queries: queries, k: Int(request.k), options: options)
+        let withHits = options.includeVectors || options.fields != .none
+        return .with { response in
+            if request.explain { response.explain = Quiver_V1_SearchExplain(plan) }
+            response.results = results.map { hits in
+                .with { result in
+                    result.ids = hits.map(\.id.rawValue)
+                    result.scores = hits.map(\.score)
+                    if withHits {
+                        result.hits = hits.map { hit in
+                            .with {
+                                if let vector = hit.vector { $0.vector = PackedVectors.encode(vector) }
+                                $0.fields = .init(hit.fields ?? [:])
                             }
                         }
                     }

@@ -83,6 +83,16 @@ public enum WireError {
         }
     }
 
+    /// What ended a server's streaming call: Quiver's own error, the transport's (a request too
+    /// large or malformed, the call cancelled) or anything else from reading the client's stream.
+    public static func streamFailure(_ error: any Error) -> QuiverError {
+        switch error {
+        case let error as QuiverError: error
+        case let error as RPCError: quiverError(error)
+        default: QuiverError(.cancelled, .cancelled, "the request stream failed: \(error)")
+        }
+    }
+
     private static func transportError(_ code: RPCError.Code) -> (QuiverError.Code, QuiverError.Reason) {
         switch code {
         case .invalidArgument: (.invalidArgument, .malformedRequest)

@@ -118,22 +118,30 @@ struct BenchServer: AsyncParsableCommand {
         // noisy).
         var localLatencies: [Double] = []
         var remoteLatencies: [Double] = []
+        var sessionLatencies: [Double] = []
         try await QuiverClient.withClient(options) { client in
-            // Both paths must answer the same.
-            let viaServer = try await client.search("bench0", queries: single[0], k: 10)
-            let inProcess = try await database.search("bench0", queries: single[0], k: 10)
-            precondition(viaServer == inProcess, "the server and the database disagree")
-            for round in 0..<rounds {
-                for (i, query) in single.enumerated() {
-                    // Which path goes first alternates too, so neither always finds warm caches.
-                    for path in (round + i) % 2 == 0 ? [0, 1] : [1, 0] {
-                        let t = ContinuousClock.now
-                        if path == 0 {
-                            _ = try await database.search("bench0", queries: query, k: 10)
-                            localLatencies.append((ContinuousClock.now - t).seconds)
-                        } else {
-                            _ = try await client.search("bench0", queries: query, k: 10)
-                            remoteLatencies.append((ContinuousClock.now - t).seconds)
+            try await client.withSearchSession { session in
+                // Every path must answer the same.
+                let inProcess = try await database.search("bench0", queries: single[0], k: 10)
+                let viaServer = try await client.search("bench0", queries: single[0], k: 10)
+                let viaSession = try await session.search("bench0", queries: single[0], k: 10)
+                precondition(viaServer == inProcess && viaSession == inProcess, "the server and the database disagree")
+                for round in 0..<rounds {
+                    for (i, query) in single.enumerated() {
+                        // Which path goes first rotates too, so none always finds warm caches.
+                        for step in 0..<3 {
+                            let t = ContinuousClock.now
+                            switch (round + i + step) % 3 {
+                            case 0:
+                                _ = try await database.search("bench0", queries: query, k: 10)
+                                localLatencies.append((ContinuousClock.now - t).seconds)
+                            case 1:
+                                _ = try await client.search("bench0", queries: query, k: 10)
+                                remoteLatencies.append((ContinuousClock.now - t).seconds)
+                            default:
+                                _ = try await session.search("bench0", queries: query, k: 10)
+                                sessionLatencies.append((ContinuousClock.now - t).seconds)
+                            }
                         }
                     }
                 }
@@ -141,11 +149,12 @@ struct BenchServer: AsyncParsableCommand {
         }
         // Several callers at once: throughput rather than latency.
         let callers = self.callers
-        func concurrentQPS(_ search: @escaping @Sendable (Int) async throws -> Void) async throws -> Double {
+        /// Runs `caller` once per caller, each with its share of the query indices, all at once.
+        func concurrentQPS(_ caller: @escaping @Sendable (_ indices: [Int]) async throws -> Void) async throws -> Double {
             let started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for c in 0..<callers {
-                    group.addTask { for i in stride(from: c, to: single.count * 2, by: callers) { try await search(i % single.count) } }
+                    group.addTask { try await caller(stride(from: c, to: single.count * 2, by: callers).map { $0 % single.count }) }
                 }
                 try await group.waitForAll()
             }
@@ -153,10 +162,19 @@ struct BenchServer: AsyncParsableCommand {
         }
         var localConcurrent: [Double] = []
         var remoteConcurrent: [Double] = []
+        var sessionConcurrent: [Double] = []
         try await QuiverClient.withClient(options) { client in
             for _ in 0..<max(3, rounds / 2) {
-                localConcurrent.append(try await concurrentQPS { _ = try await database.search("bench0", queries: single[$0], k: 10) })
-                remoteConcurrent.append(try await concurrentQPS { _ = try await client.search("bench0", queries: single[$0], k: 10) })
+                localConcurrent.append(
+                    try await concurrentQPS { for i in $0 { _ = try await database.search("bench0", queries: single[i], k: 10) } })
+                remoteConcurrent.append(
+                    try await concurrentQPS { for i in $0 { _ = try await client.search("bench0", queries: single[i], k: 10) } })
+                sessionConcurrent.append(
+                    try await concurrentQPS { indices in
+                        try await client.withSearchSession { session in
+                            for i in indices { _ = try await session.search("bench0", queries: single[i], k: 10) }
+                        }
+                    })
             }
         }
         // Batches of 100 queries per call: the per-call cost spread over 100 queries.
@@ -200,20 +218,30 @@ struct BenchServer: AsyncParsableCommand {
             case scan = "right after a scan"
         }
         var tinyLatencies: [Before: [Double]] = [:]
+        var tinySessionLatencies: [Before: [Double]] = [:]
         try await QuiverClient.withClient(options) { client in
             _ = try await client.createCollection(CollectionSchema(name: "tiny", dimension: dimension, metric: .l2))
             _ = try await client.upsert("tiny", Array(batches.joined().prefix(100)))
-            for round in 0..<rounds {
-                for (i, query) in single.enumerated() {
-                    let before = Before.allCases[(round + i) % Before.allCases.count]
-                    switch before {
-                    case .nothing: break
-                    case .idle: try await Task.sleep(for: .milliseconds(3))
-                    case .scan: _ = try await database.search("bench0", queries: query, k: 10)
+            try await client.withSearchSession { session in
+                for round in 0..<rounds {
+                    for (i, query) in single.enumerated() {
+                        let before = Before.allCases[(round + i) % Before.allCases.count]
+                        for viaSession in (round + i / 3) % 2 == 0 ? [false, true] : [true, false] {
+                            switch before {
+                            case .nothing: break
+                            case .idle: try await Task.sleep(for: .milliseconds(3))
+                            case .scan: _ = try await database.search("bench0", queries: query, k: 10)
+                            }
+                            let t = ContinuousClock.now
+                            if viaSession {
+                                _ = try await session.search("tiny", queries: query, k: 10)
+                                tinySessionLatencies[before, default: []].append((ContinuousClock.now - t).seconds)
+                            } else {
+                                _ = try await client.search("tiny", queries: query, k: 10)
+                                tinyLatencies[before, default: []].append((ContinuousClock.now - t).seconds)
+                            }
+                        }
                     }
-                    let t = ContinuousClock.now
-                    _ = try await client.search("tiny", queries: query, k: 10)
-                    tinyLatencies[before, default: []].append((ContinuousClock.now - t).seconds)
                 }
             }
         }
@@ -224,21 +252,26 @@ struct BenchServer: AsyncParsableCommand {
         print("single-query search over \(count) × \(dimension), k=10, \(rounds * single.count) queries alternating in-process and server:")
         print("  one at a time:")
         print("    in-process Database.search   \(BenchEngine.format(qps(localLatencies))) QPS, \(latency(localLatencies))")
-        print("    through the server            \(BenchEngine.format(qps(remoteLatencies))) QPS, \(latency(remoteLatencies))")
-        print("    ratio server / in-process = \(String(format: "%.2f", qps(remoteLatencies) / qps(localLatencies)))  (target ≥ 0.80)")
+        print("    through the server, Search    \(BenchEngine.format(qps(remoteLatencies))) QPS, \(latency(remoteLatencies))")
+        print("    through a SearchSession       \(BenchEngine.format(qps(sessionLatencies))) QPS, \(latency(sessionLatencies))")
+        print("    ratio Search / in-process = \(String(format: "%.2f", qps(remoteLatencies) / qps(localLatencies)))")
+        print("    ratio SearchSession / in-process = \(String(format: "%.2f", qps(sessionLatencies) / qps(localLatencies)))  (target ≥ 0.80)")
         print("  \(callers) callers at once (median of \(localConcurrent.count) runs):")
         print("    in-process Database.search   \(BenchEngine.format(Percentile.median(localConcurrent))) QPS")
-        print("    through the server            \(BenchEngine.format(Percentile.median(remoteConcurrent))) QPS")
-        print("    ratio server / in-process = \(String(format: "%.2f", Percentile.median(remoteConcurrent) / Percentile.median(localConcurrent)))")
+        print("    through the server, Search    \(BenchEngine.format(Percentile.median(remoteConcurrent))) QPS")
+        print("    a SearchSession per caller    \(BenchEngine.format(Percentile.median(sessionConcurrent))) QPS")
+        print("    ratio Search / in-process = \(String(format: "%.2f", Percentile.median(remoteConcurrent) / Percentile.median(localConcurrent)))")
+        print("    ratio SearchSession / in-process = \(String(format: "%.2f", Percentile.median(sessionConcurrent) / Percentile.median(localConcurrent)))")
         print("  batches of 100 queries per call, alternating:")
         print("    in-process Database.search   \(BenchEngine.format(qps(localBatch))) QPS")
         print("    through the server            \(BenchEngine.format(qps(remoteBatch))) QPS")
         print("    ratio server / in-process = \(String(format: "%.2f", qps(remoteBatch) / qps(localBatch)))")
         print("  an empty call (Health) through the server: \(latency(healthLatencies))")
         print("    CPU time per call, client and server together: \(Int(healthCPU * 1e6)) µs")
-        print("  a search over 100 rows through the server (the call's own cost):")
+        print("  a search over 100 rows through the server (the call's own cost), Search | SearchSession:")
         for before in Before.allCases {
-            print("    \(before.rawValue.padding(toLength: 30, withPad: " ", startingAt: 0))\(latency(tinyLatencies[before] ?? []))")
+            let label = before.rawValue.padding(toLength: 30, withPad: " ", startingAt: 0)
+            print("    \(label)\(latency(tinyLatencies[before] ?? [])) | \(latency(tinySessionLatencies[before] ?? []))")
         }
 
         server.beginGracefulShutdown()

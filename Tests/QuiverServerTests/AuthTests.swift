@@ -57,6 +57,16 @@ import Testing
             let upsert = await thrownError { _ = try await client.upsert("c", [record]) }
             #expect(upsert?.code == .permissionDenied)
             #expect(try await client.search("c", queries: [[1, 2]], k: 1) == [[]])
+            try await client.withSearchSession { session async throws in #expect(try await session.search("c", queries: [[1, 2]], k: 1) == [[]]) }
+        }
+        try await server.withClient { client async throws in
+            try await client.withSearchSession { session async throws in
+                // Whether the refusal comes before or after the search is sent, the search gets it.
+                for _ in 0..<2 {
+                    let error = await thrownError { _ = try await session.search("c", queries: [[1, 2]], k: 1) }
+                    #expect(error?.code == .unauthenticated && error?.reason == .missingCredentials)
+                }
+            }
         }
         // write: writes, cannot drop.
         try await server.withClient(apiKey: Self.writeKey) { client async throws in

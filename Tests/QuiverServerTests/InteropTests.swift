@@ -16,6 +16,7 @@ import Testing
         struct PyResult: Decodable { let ids: [UInt64]; let scores: [Float]; let titles: [String] }
         struct PyGet: Decodable { let id: UInt64; let vector: [Float]; let title: String }
         struct PyError: Decodable { let code: String; let message: String; let reason: String? }
+        struct PyStreamError: Decodable { let code: String; let message: String; let reason: String?; let answered: Int }
         struct PyFiltered: Decodable {
             let filter: String
             let results: [PyResult]
@@ -30,6 +31,8 @@ import Testing
         let get: [PyGet]
         let errors: [String: PyError]
         let filtered: PyFiltered
+        let streamed: [PyResult]
+        let stream_error: PyStreamError
     }
 
     @Test func pythonGrpcioClientInteroperates() async throws {
@@ -71,6 +74,13 @@ import Testing
                 let want = oracle.search(result.queries[q], k: 10)
                 #expect(py.ids == want.map(\.id.rawValue) && py.scores.map(Double.init) == want.map(\.score), "query \(q)")
             }
+            // The same queries one per request on a SearchStream.
+            #expect(result.streamed.count == result.queries.count)
+            for (q, py) in result.streamed.enumerated() {
+                #expect(py.ids == swiftResults[q].map(\.id.rawValue) && py.scores == swiftResults[q].map(\.score), "streamed query \(q)")
+            }
+            #expect(result.stream_error.code == "INVALID_ARGUMENT" && result.stream_error.reason == "dimensionMismatch")
+            #expect(result.stream_error.answered == 1)
         }
         // Python's filtered search equals brute force over the records that pass.
         let passing = result.records.filter { $0.year >= 2005 && $0.labels.contains("x1") }

@@ -96,12 +96,21 @@ import Testing
             for _ in 0..<3 { #expect(try await client.health()) }
             _ = try await client.upsert("c", [Record(id: 1_000, vector: [1, 2, 3, 4], fields: ["n": .int64(1)])])
             _ = try await client.delete("c", filter: "n == 1")
+            // Each request on a SearchStream is counted and timed as a call.
+            try await client.withSearchSession { session async throws in
+                for _ in 0..<4 { _ = try await session.search("c", queries: [[0, 0, 0, 0]], k: 5) }
+                await #expect(throws: QuiverError.self) { try await session.search("c", queries: [[0, 0, 0]], k: 5) }
+            }
         }
         samples = try await Self.scrape(address)
         #expect(samples["quiver_rows_ingested_total"] == 769)
         #expect(samples[#"quiver_rpc_calls_total{method="Delete",code="ok"}"#] == 1)
         #expect(samples[#"quiver_rpc_calls_total{method="Health",code="ok"}"#] == healthBefore + 3)
         #expect(samples[#"quiver_collection_rows{collection="c"}"#] == 767)
+        #expect(samples[#"quiver_rpc_calls_total{method="SearchStream",code="ok"}"#] == 4)
+        #expect(samples[#"quiver_rpc_calls_total{method="SearchStream",code="invalidArgument"}"#] == 1)
+        #expect(samples[#"quiver_rpc_duration_seconds_count{method="SearchStream"}"#] == 5)
+        #expect(samples[#"quiver_searches_total{filtered="false"}"#] == 5)
         let (_, missing) = try await URLSession.shared.data(from: URL(string: "http://\(address)/other")!)
         #expect((missing as? HTTPURLResponse)?.statusCode == 404)
         try await server.stop()

@@ -113,6 +113,23 @@ def main():
         for r in response.results
     ]
 
+    # The same queries over one SearchStream, one query per request, answered in order; then a
+    # stream whose second request has the wrong dimension ends with that request's status.
+    streamed = search.SearchStream(
+        iter([search_pb2.SearchRequest(collection=COLLECTION, queries=pack(q), k=10) for q in queries])
+    )
+    result["streamed"] = [{"ids": list(r.results[0].ids), "scores": list(r.results[0].scores), "titles": []} for r in streamed]
+    failing = search.SearchStream(
+        iter([search_pb2.SearchRequest(collection=COLLECTION, queries=pack(q), k=3) for q in (queries[0], [1.0] * 3, queries[1])])
+    )
+    answered = 0
+    try:
+        for _ in failing:
+            answered += 1
+    except grpc.RpcError as error:
+        trailers = dict(error.trailing_metadata() or ())
+        result["stream_error"] = {"code": error.code().name, "message": error.details(), "reason": trailers.get("quiver-reason"), "answered": answered}
+
     # A filtered search with explain, and a count by the same filter.
     expression = 'year >= 2005 and labels contains "x1"'
     response = search.Search(
