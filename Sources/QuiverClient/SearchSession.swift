@@ -18,8 +18,9 @@ import Synchronization
 /// search waiting behind it or sent later throws `sessionClosed`, except that an error about the
 /// call itself (`unauthenticated`, `permissionDenied`, `unavailable` from a server shutting down,
 /// `unimplemented`, `cancelled`, `deadlineExceeded`) is thrown again by each of them. Open a new
-/// session to go on. A session has no per-search deadline: `QuiverClient.Options.timeout` does
-/// not apply to it.
+/// session to go on. A session has no per-search deadline (`QuiverClient.Options.timeout` does not
+/// apply to it), and a search once sent is not withdrawn: a cancelled task still waits for its
+/// answer. Cancelling the task that opened the session ends the session.
 public final class SearchSession: Sendable {
     private struct State {
         /// The callers waiting for answers, in the order their requests were sent.

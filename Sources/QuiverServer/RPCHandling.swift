@@ -70,6 +70,7 @@ struct CallHandler: Sendable {
         let phase = Mutex(StreamPhase.waiting)
         let task = Task { () async -> (answered: Int, failure: QuiverError?) in
             var answered = 0
+            var failure: QuiverError?
             do {
                 for try await request in requests {
                     guard phase.withLock({ $0.begin() }) else { break }
@@ -86,12 +87,14 @@ struct CallHandler: Sendable {
                     guard phase.withLock({ $0.end() }) else { break }
                 }
             } catch {
-                if phase.withLock({ $0 }) != .stopping { return (answered, WireError.streamFailure(error)) }
+                failure = WireError.streamFailure(error)
             }
-            if phase.withLock({ $0 }) == .stopping {
-                return (answered, QuiverError(.unavailable, .serverUnavailable, "the server is shutting down; \(answered) requests of this stream were answered"))
+            // Stopped on purpose: whatever the wake-up threw, the client is told why.
+            if phase.withLock({ $0 == .stopping }) {
+                failure = QuiverError(
+                    .unavailable, .serverUnavailable, "the server is shutting down; \(answered) requests of this stream were answered")
             }
-            return (answered, nil)
+            return (answered, failure)
         }
         let state = self.state
         let (answered, failure) = await withRPCCancellationHandler {
