@@ -43,9 +43,11 @@ import Testing
         #expect(full?.contains("1.0000 / 1.0000") == true, "\(full ?? "no nprobe = nlist (\(nlist)) line")\n\(text)")
     }
 
-    /// The quick filter run: every selectivity, the restart and the calibration print; the
-    /// planner (whatever it chooses) is exact on this small collection at every selectivity, since
-    /// every recall is measured against the exact filtered top 10.
+    /// The quick filter run: every selectivity, the restart and the calibration print, and the
+    /// recall target holds (every recall is measured against the exact filtered top 10). Recall is
+    /// usually 1.0 here, but not always: the segment's lists come from a quantizer trained in the
+    /// background on the rows present at that moment, and where the planner picks IVF at
+    /// nprobe 16 a query can miss a neighbour (0.9975 at 10% in one loaded CI run).
     @Test func benchFilterQuickRunPrintsEverySection() async throws {
         let bench = try ChildProcess("quiver", arguments: ["bench", "filter", "--quick", "--calibrate"])
         let exit = try await bench.waitForExit(timeout: .seconds(600))
@@ -55,7 +57,8 @@ import Testing
                      "count by filter", "restart: 20000 rows ready", "calibration:"] {
             #expect(text.contains(line), "missing \(line)")
         }
-        #expect(text.contains("lowest recall@10 1.0000"), "\(text)")
+        let lowest = text.firstMatch(of: /lowest recall@10 ([0-9.]+)/).flatMap { Double($0.1) }
+        #expect((lowest ?? 0) >= 0.95, "\(text)")
     }
 
     @Test func benchImportQuickRunPrintsBothPaths() async throws {

@@ -124,13 +124,28 @@ import Glibc
             try await client.withSearchSession { idle async throws in
                 _ = try await idle.search("big", queries: [queries[0]], k: 1)
                 try await client.withSearchSession { busy async throws in
-                    let started = ContinuousClock.now
-                    let running = Task { try await busy.search("big", queries: queries, k: 5) }
-                    try await Task.sleep(for: .milliseconds(300))
+                    // Two long searches sent together: when the first is answered the server has
+                    // the second (sent while the first ran) and starts on it at once, so a signal
+                    // then finds it running — however slow the machine, with no guessed sleep.
+                    let (answers, answered) = AsyncStream<(hits: [[SearchHit]], at: ContinuousClock.Instant)>.makeStream()
+                    let running = Task {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            for _ in 0..<2 { group.addTask { answered.yield((try await busy.search("big", queries: queries, k: 5), .now)) } }
+                            try await group.waitForAll()
+                        }
+                        answered.finish()
+                    }
+                    var arrivals = answers.makeAsyncIterator()
+                    let first = await arrivals.next()
+                    try await Task.sleep(for: .milliseconds(100))
+                    let signalled = ContinuousClock.now
                     server.child.signal(SIGTERM)
-                    let answered = try await running.value
-                    #expect(answered.count == 2_000 && answered.allSatisfy { $0.count == 5 })
-                    #expect(ContinuousClock.now - started > .milliseconds(300), "the search ended before the signal: nothing was in flight")
+                    let second = await arrivals.next()
+                    try await running.value
+                    #expect(second.map { $0.at > signalled } == true, "the second search ended before the signal")
+                    for answer in [first, second] {
+                        #expect(answer?.hits.count == 2_000 && answer?.hits.allSatisfy { $0.count == 5 } == true)
+                    }
                     let exit = try await server.child.waitForExit(timeout: .seconds(30))
                     #expect(exit.status == 0 && !exit.signaled, "\(server.child.stderr)")
                     for session in [busy, idle] {
