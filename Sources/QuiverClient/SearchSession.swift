@@ -53,12 +53,11 @@ public final class SearchSession: Sendable {
                 state.withLock { state in
                     if let ended = state.ended { return waiter.resume(throwing: ended) }
                     // Sent under the lock, so that answers, which come back in sending order,
-                    // find their callers in the same order.
+                    // find their callers in the same order. If the call has already stopped
+                    // taking requests, the request is dropped and the caller waits for `end`,
+                    // which follows and says why.
                     state.waiting.append(waiter)
-                    if case .terminated = requests.yield(request) {
-                        state.waiting.removeLast()
-                        waiter.resume(throwing: Self.closed())
-                    }
+                    requests.yield(request)
                 }
             }
         } catch {
