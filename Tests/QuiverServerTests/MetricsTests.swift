@@ -125,17 +125,17 @@ import Testing
         ])
         let line = try #require(server.child.stdout.split(separator: "\n").first { $0.hasPrefix("metrics ") })
         let address = String(line.dropFirst("metrics ".count))
-        try await server.withClient { client async throws in
+        _ = try await server.withClient { client async throws in
             await #expect(throws: QuiverError.self) { try await client.listCollections() }
         }
-        try await server.withClient(apiKey: AuthTests.wrongKey) { client async throws in
+        _ = try await server.withClient(apiKey: AuthTests.wrongKey) { client async throws in
             await #expect(throws: QuiverError.self) { try await client.listCollections() }
         }
         try await server.withClient(apiKey: AuthTests.readKey) { client async throws in
             await #expect(throws: QuiverError.self) { try await client.createCollection(CollectionSchema(name: "c", dimension: 2, metric: .l2)) }
             _ = try await client.listCollections()
         }
-        try await server.withClient(apiKey: AuthTests.adminKey) { client async throws in
+        _ = try await server.withClient(apiKey: AuthTests.adminKey) { client async throws in
             _ = try await client.createCollection(CollectionSchema(name: "v", dimension: 4, metric: .l2))
             // About 1.7 MB on the wire, over the 1 MiB limit.
             let oversized = (0..<60_000).map { Record(id: RecordID(UInt64($0)), vector: [1, 2, 3, 4]) }
