@@ -16,10 +16,11 @@ import Synchronization
 /// the same process talks to it over real TCP and HTTP/2.
 /// 1. Upsert N × d through the server in batches of 1,000: one client calling `Upsert` in turn,
 ///    several concurrent clients, and one `UpsertStream`.
-/// 2. Single-query search through the server beside the same `Database.search` calls in-process
-///    on the same data, alternating query by query: QPS and p50/p99 latency one call at a time,
-///    and QPS with several concurrent callers; plus the latency of an empty call (`Health`) and
-///    of a search over 100 rows back to back, after an idle pause and right after a big scan.
+/// 2. Single-query search through the server — a `Search` call per query, and a `SearchSession`
+///    (one `SearchStream` call for all) — beside the same `Database.search` calls in-process on
+///    the same data, rotating query by query: QPS and p50/p99 latency one query at a time, and
+///    QPS with several concurrent callers; plus the latency of an empty call (`Health`) and of a
+///    search over 100 rows back to back, after an idle pause and right after a big scan.
 struct BenchServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
@@ -110,12 +111,12 @@ struct BenchServer: AsyncParsableCommand {
         print("  target: at least 50,000 vectors/s")
         print("")
 
-        // Search the first collection, in-process and through the server, alternating.
+        // Search the first collection, in-process and through the server, in turn.
         let queryVectors = dataset.points(count: queries, stream: 1)
         let single = stride(from: 0, to: queryVectors.count, by: dimension).map { [Array(queryVectors[$0..<($0 + dimension)])] }
-        // One query at a time, alternating in-process and server query by query (and which goes
-        // first), so that both paths see the same machine at the same moment (it is shared and
-        // noisy).
+        // One query at a time, rotating in-process, Search and SearchSession query by query (and
+        // which goes first), so that all paths see the same machine at the same moment (it is
+        // shared and noisy).
         var localLatencies: [Double] = []
         var remoteLatencies: [Double] = []
         var sessionLatencies: [Double] = []
@@ -249,7 +250,7 @@ struct BenchServer: AsyncParsableCommand {
             String(format: "p50 %.2f ms, p99 %.2f ms", Percentile.of(samples, 50) * 1000, Percentile.of(samples, 99) * 1000)
         }
         func qps(_ samples: [Double]) -> Double { Double(samples.count) / samples.reduce(0, +) }
-        print("single-query search over \(count) × \(dimension), k=10, \(rounds * single.count) queries alternating in-process and server:")
+        print("single-query search over \(count) × \(dimension), k=10, \(rounds * single.count) queries per path, rotating in-process, Search and SearchSession:")
         print("  one at a time:")
         print("    in-process Database.search   \(BenchEngine.format(qps(localLatencies))) QPS, \(latency(localLatencies))")
         print("    through the server, Search    \(BenchEngine.format(qps(remoteLatencies))) QPS, \(latency(remoteLatencies))")

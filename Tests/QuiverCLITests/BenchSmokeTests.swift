@@ -22,7 +22,8 @@ import Testing
         let text = bench.stdout
         #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
         for line in ["one client, Upsert in turn", "concurrent clients, Upsert", "one UpsertStream", "in-process Database.search",
-                     "through the server", "ratio server / in-process"] {
+                     "through the server", "ratio server / in-process", "through a SearchSession",
+                     "ratio SearchSession / in-process", "a SearchSession per caller"] {
             #expect(text.contains(line), "missing \(line)")
         }
     }
