@@ -333,7 +333,7 @@ public struct QuiverClient: Sendable {
     ) async throws(QuiverError) -> (hits: [[SearchHit]], plan: SearchPlan?) {
         let request = Quiver_V1_SearchRequest(collection, queries: queries, k: k, options: options, explain: explain)
         let response = try await call { try await searcher.search(request, metadata: metadata, options: callOptions) }
-        return (try response.hits(collection: collection, options: options), response.hasExplain ? response.explain.domain : nil)
+        return try response.answer(collection: collection, options: options)
     }
 
     /// Opens a `SearchSession` (one `SearchStream` call), runs `body` with it, and closes it when
@@ -384,8 +384,13 @@ extension Quiver_V1_SearchRequest {
 }
 
 extension Quiver_V1_SearchResponse {
+    /// The hit lists and, when the request asked for it, the plan.
+    func answer(collection: String, options: SearchOptions) throws(QuiverError) -> (hits: [[SearchHit]], plan: SearchPlan?) {
+        (try hits(collection: collection, options: options), hasExplain ? explain.domain : nil)
+    }
+
     /// The hit lists, one per query; fields only when `options` asked for them.
-    func hits(collection: String, options: SearchOptions) throws(QuiverError) -> [[SearchHit]] {
+    private func hits(collection: String, options: SearchOptions) throws(QuiverError) -> [[SearchHit]] {
         var lists: [[SearchHit]] = []
         lists.reserveCapacity(results.count)
         for result in results {

@@ -63,7 +63,7 @@ public final class SearchSession: Sendable {
         } catch {
             throw WireError.quiverError(error)
         }
-        return (try response.hits(collection: collection, options: options), response.hasExplain ? response.explain.domain : nil)
+        return try response.answer(collection: collection, options: options)
     }
 
     /// Hands the next answer to the caller that has waited longest.
