@@ -1,8 +1,10 @@
 // swift-tools-version:6.0
 //
 // One module per layer; dependencies point one way:
-//   QuiverCore <- QuiverStorage / QuiverIndex <- QuiverEngine <- QuiverServer <- quiver
+//   QuiverCore <- QuiverStorage / QuiverIndex / QuiverFilter <- QuiverEngine <- QuiverServer <- quiver
 //   QuiverCore <- QuiverProto <- QuiverWire <- QuiverServer / QuiverClient <- quiver
+// Test support: QuiverTesting (data, oracle, child processes; no gRPC) <- QuiverServerTesting (a
+// server process and a client for it). Benchmarks are their own executable, quiver-bench.
 // See docs/architecture.md for what each layer owns.
 import PackageDescription
 
@@ -15,6 +17,7 @@ let package = Package(
         .library(name: "QuiverClient", targets: ["QuiverClient"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-algorithms", from: "1.2.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -27,7 +30,7 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
-        // Shared value types: ids, schema, metric, errors, limits. No dependencies.
+        // Shared value types: ids, row sets, schema, metric, errors, limits. No dependencies.
         .target(name: "QuiverCore"),
 
         // System libraries from Debian (scripts/bootstrap.sh installs them).
@@ -56,11 +59,15 @@ let package = Package(
 
         .target(name: "QuiverStorage", dependencies: ["QuiverCore", "CRocksDB"]),
         .target(name: "QuiverIndex", dependencies: ["QuiverCore", "CFaissShim", "CLZ4"]),
-        .target(name: "QuiverFilter", dependencies: ["QuiverCore"]),
+        .target(
+            name: "QuiverFilter",
+            dependencies: ["QuiverCore", .product(name: "Algorithms", package: "swift-algorithms")]
+        ),
         .target(
             name: "QuiverEngine",
             dependencies: [
                 "QuiverCore", "QuiverStorage", "QuiverIndex", "QuiverFilter",
+                .product(name: "Algorithms", package: "swift-algorithms"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -86,7 +93,7 @@ let package = Package(
         .target(
             name: "QuiverServer",
             dependencies: [
-                "QuiverCore", "QuiverEngine", "QuiverIndex", "QuiverProto", "QuiverWire",
+                "QuiverCore", "QuiverEngine", "QuiverProto", "QuiverWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -108,17 +115,41 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
-        // Seeded generators, clustered datasets, the brute-force oracle and process helpers (a test
-        // server, child processes); used by the tests and by `quiver bench`.
-        .target(name: "QuiverTesting", dependencies: ["QuiverCore", "QuiverClient", "QuiverWire"]),
 
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "QuiverCore", "QuiverEngine", "QuiverIndex", "QuiverTesting", "QuiverServer", "QuiverClient",
-                "QuiverProto", "QuiverWire",
+                "QuiverCore", "QuiverEngine", "QuiverIndex", "QuiverServer", "QuiverClient", "QuiverWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
+        // Test support without gRPC: seeded generators, clustered datasets, the brute-force
+        // oracle, the crash workload, temporary directories and child processes. Used by the
+        // tests of every layer, the crash writer and quiver-bench.
+        .target(name: "QuiverTesting", dependencies: ["QuiverCore"]),
+        // Test support for the server and CLI tests: a `quiver serve` child process and a client
+        // connected to it, and client errors as `QuiverError`s.
+        .target(
+            name: "QuiverServerTesting",
+            dependencies: [
+                "QuiverCore", "QuiverTesting", "QuiverClient", "QuiverWire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ]
+        ),
+
+        // The benchmarks of docs/benchmarks.md (scripts/bench.sh). Not installed.
+        .executableTarget(
+            name: "quiver-bench",
+            dependencies: [
+                "QuiverCore", "QuiverEngine", "QuiverIndex", "QuiverServer", "QuiverClient", "QuiverProto", "QuiverWire", "QuiverTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -129,7 +160,7 @@ let package = Package(
         // acknowledgement. Test-only; not installed.
         .executableTarget(
             name: "quiver-crash-writer",
-            dependencies: ["QuiverCore", "QuiverEngine", "QuiverTesting"]
+            dependencies: ["QuiverCore", "QuiverEngine", "QuiverTesting", .product(name: "Logging", package: "swift-log")]
         ),
 
         .testTarget(name: "QuiverCoreTests", dependencies: ["QuiverCore"]),
@@ -138,7 +169,8 @@ let package = Package(
         .testTarget(name: "QuiverFilterTests", dependencies: ["QuiverFilter", "QuiverTesting"], exclude: ["testdata"]),
         .testTarget(
             name: "QuiverEngineTests",
-            dependencies: ["QuiverEngine", "QuiverFilter", "QuiverTesting", "quiver-crash-writer"]
+            dependencies: ["QuiverEngine", "QuiverFilter", "QuiverTesting", "quiver-crash-writer"],
+            exclude: ["testdata"]
         ),
         .testTarget(
             name: "QuiverWireTests",
@@ -148,12 +180,15 @@ let package = Package(
         .testTarget(
             name: "QuiverServerTests",
             dependencies: [
-                "quiver", "QuiverClient", "QuiverServer", "QuiverTesting", "QuiverProto", "QuiverWire",
+                "quiver", "QuiverClient", "QuiverServer", "QuiverTesting", "QuiverServerTesting", "QuiverProto", "QuiverWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ]
         ),
-        .testTarget(name: "QuiverCLITests", dependencies: ["quiver", "QuiverClient", "QuiverTesting", "QuiverWire"]),
+        .testTarget(
+            name: "QuiverCLITests",
+            dependencies: ["quiver", "quiver-bench", "QuiverClient", "QuiverTesting", "QuiverServerTesting", "QuiverWire"]
+        ),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates Sources/QuiverProto from proto/quiver/v1/*.proto, and the benchmark-only messages of
-# proto/quiver/bench/v1 into Sources/quiver/Generated.
+# proto/quiver/bench/v1 into Sources/quiver-bench/Generated.
 #
 # The generated Swift code is committed, so building Quiver never needs protoc. This script builds
 # the two protoc plugins from the same package versions Package.swift uses (cloned into
@@ -47,7 +47,7 @@ protoc \
   proto/quiver/v1/*.proto
 echo "generate-proto: wrote $(ls "$out" | wc -l) files to $out" >&2
 
-bench_out=Sources/quiver/Generated
+bench_out=Sources/quiver-bench/Generated
 rm -rf "$bench_out"
 mkdir -p "$bench_out"
 protoc \

@@ -51,12 +51,17 @@ final class BlockingPool: Sendable {
         return try result.get()
     }
 
-    /// Runs `body` on the pool without waiting for it. Dropped silently after `shutdown`.
-    func submit(_ body: @escaping @Sendable () -> Void) {
+    /// Runs `body` on the pool without waiting for it. `body` gets `true` on a pool thread, or
+    /// `false` when the pool has shut down (then on whatever thread found that out): it must then
+    /// fail the work it stands for rather than drop it, since nobody else will.
+    func submit(_ body: @escaping @Sendable (_ active: Bool) -> Void) {
         pool.submit { state in
-            guard case .active = state else { return }
+            guard case .active = state else {
+                body(false)
+                return
+            }
             self.applyNiceness()
-            body()
+            body(true)
         }
     }
 

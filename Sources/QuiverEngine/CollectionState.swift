@@ -1,3 +1,4 @@
+import Algorithms
 import Foundation
 import QuiverCore
 import QuiverFilter
@@ -83,15 +84,7 @@ struct CollectionData: Sendable {
 
     var currentTemplate: Template? { templates.max { $0.key < $1.key }?.value }
 
-    func segmentIndex(of id: SegmentID) -> Int? {
-        var low = 0
-        var high = segments.count
-        while low < high {
-            let mid = (low + high) / 2
-            if segments[mid].id < id { low = mid + 1 } else { high = mid }
-        }
-        return low < segments.count && segments[low].id == id ? low : nil
-    }
+    func segmentIndex(of id: SegmentID) -> Int? { segments.position(of: id) }
 
     func segment(_ id: SegmentID) -> SegmentState? { segmentIndex(of: id).map { segments[$0] } }
 
@@ -272,8 +265,8 @@ struct CollectionData: Sendable {
                 id: output.record.id, phase: .indexed, storage: .indexed(output), count: output.rowIDs.count,
                 createdAtMilliseconds: createdAtMilliseconds)
             for row in 0..<output.rowIDs.count {
-                let record = RecordID(output.labels[row])
-                if let current = locations[record], inputSet.contains(current.segment), rowID(at: current).rawValue == output.rowIDs[row] {
+                let record = output.labels[row]
+                if let current = locations[record], inputSet.contains(current.segment), rowID(at: current) == output.rowIDs[row] {
                     locations[record] = RowLocation(segment: segment.id, row: row)
                     moved += 1
                 } else {
@@ -298,6 +291,15 @@ struct CollectionData: Sendable {
     mutating func droppedSegments() -> [SegmentInfo] {
         retired.removeAll { $0.rows == nil }
         return retired.map(\.info)
+    }
+}
+
+extension Array where Element == SegmentState {
+    /// The position of the segment with this id, in segments that ascend by id (a collection's,
+    /// or a view's), by binary search.
+    func position(of id: SegmentID) -> Int? {
+        let position = partitioningIndex { $0.id >= id }
+        return position < count && self[position].id == id ? position : nil
     }
 }
 

@@ -35,7 +35,7 @@ struct CommitGroup {
     }
 
     private struct CollectionChanges {
-        let state: CollectionState
+        let collection: CollectionState
         var appends: [(record: ValidatedRecord, rowID: RowID)] = []
         var removals: [Target] = []
         var targets = RecordIDMap<Target>()
@@ -65,14 +65,14 @@ struct CommitGroup {
             switch op {
             case .create(let schema): return try planCreate(schema)
             case .drop(let name): return try planDrop(name)
-            case .upsert(let state, let records): return try planUpsert(state, records)
-            case .delete(let state, let ids, let versions): return try planDelete(state, ids, versions: versions)
-            case .seal(let state): return try planSegmentChange(state, .seal)
-            case .installTemplate(let state, let template):
-                try batch.putTemplate(state.stored.id, template.record)
-                return try planSegmentChange(state, .installTemplate(template))
-            case .publishIndex(let state, let rows): return try planPublish(state, rows)
-            case .replaceSegments(let state, let inputs, let output): return try planReplace(state, inputs, output)
+            case .upsert(let collection, let records): return try planUpsert(collection, records)
+            case .delete(let collection, let ids, let versions): return try planDelete(collection, ids, versions: versions)
+            case .seal(let collection): return try planSegmentChange(collection, .seal)
+            case .installTemplate(let collection, let template):
+                try batch.putTemplate(collection.stored.id, template.record)
+                return try planSegmentChange(collection, .installTemplate(template))
+            case .publishIndex(let collection, let rows): return try planPublish(collection, rows)
+            case .replaceSegments(let collection, let inputs, let output): return try planReplace(collection, inputs, output)
             }
         }
         if case .success = result, op.changesCatalog { changesCatalog = true }
@@ -99,112 +99,112 @@ struct CommitGroup {
         try batch.putCollection(stored)
         nextCollectionID = CollectionID(nextCollectionID.rawValue + 1)
         batch.putNextCollectionID(nextCollectionID)
-        let state = CollectionState(
+        let collection = CollectionState(
             stored: stored,
             data: CollectionData(schema: schema, nextRowID: RowID(0), nextSegmentID: SegmentID(0), storage: store.snapshot()))
-        catalog[schema.name] = state
-        return .created(state)
+        catalog[schema.name] = collection
+        return .created(collection)
     }
 
     private mutating func planDrop(_ name: String) throws(QuiverError) -> WriteOutcome {
-        guard let state = catalog.removeValue(forKey: name) else { throw .collectionNotFound(name) }
-        batch.dropCollection(state.stored.id)
-        changes.removeValue(forKey: ObjectIdentifier(state))
-        return .dropped(state)
+        guard let collection = catalog.removeValue(forKey: name) else { throw .collectionNotFound(name) }
+        batch.dropCollection(collection.stored.id)
+        changes.removeValue(forKey: ObjectIdentifier(collection))
+        return .dropped(collection)
     }
 
     /// Takes the collection's pending changes out of the group, if it is still the one its name
     /// refers to; the caller puts them back. Taken out, not copied: a copy would share the
     /// arrays with the dictionary's, and the next append would copy all the rows planned so far.
-    private mutating func changesFor(_ state: CollectionState) throws(QuiverError) -> CollectionChanges {
-        guard catalog[state.name] === state else { throw .collectionNotFound(state.name) }
-        if let existing = changes.removeValue(forKey: ObjectIdentifier(state)) { return existing }
-        let nextRowID = state.data.withLock { $0.nextRowID }
-        order.append(ObjectIdentifier(state))
-        return CollectionChanges(state: state, nextRowID: nextRowID)
+    private mutating func changesFor(_ collection: CollectionState) throws(QuiverError) -> CollectionChanges {
+        guard catalog[collection.name] === collection else { throw .collectionNotFound(collection.name) }
+        if let existing = changes.removeValue(forKey: ObjectIdentifier(collection)) { return existing }
+        let nextRowID = collection.data.withLock { $0.nextRowID }
+        order.append(ObjectIdentifier(collection))
+        return CollectionChanges(collection: collection, nextRowID: nextRowID)
     }
 
-    private mutating func planUpsert(_ state: CollectionState, _ records: [ValidatedRecord]) throws(QuiverError) -> WriteOutcome {
-        var pending = try changesFor(state)
-        let collection = state.stored.id
-        let withFields = !state.schema.fields.isEmpty
+    private mutating func planUpsert(_ collection: CollectionState, _ records: [ValidatedRecord]) throws(QuiverError) -> WriteOutcome {
+        var pending = try changesFor(collection)
+        let collectionID = collection.stored.id
+        let withFields = !collection.schema.fields.isEmpty
         var replaced = 0
         pending.targets.reserveCapacity(pending.targets.count + records.count)
-        state.data.withLock { data in
+        collection.data.withLock { data in
             for record in records {
                 if let old = Self.current(record.id, pending, data) {
-                    batch.deleteRow(collection, Self.rowID(of: old, pending, data), withFields: withFields)
+                    batch.deleteRow(collectionID, Self.rowID(of: old, pending, data), withFields: withFields)
                     pending.removals.append(old)
                     replaced += 1
                 }
                 let rowID = pending.nextRowID
                 pending.nextRowID = rowID.next
-                batch.putRow(collection, rowID, record: record, withFields: withFields)
+                batch.putRow(collectionID, rowID, record: record, withFields: withFields)
                 pending.appends.append((record, rowID))
                 pending.targets[record.id] = .pending(pending.appends.count - 1)
             }
         }
-        batch.putNextRowID(collection, pending.nextRowID)
-        changes[ObjectIdentifier(state)] = pending
+        batch.putNextRowID(collectionID, pending.nextRowID)
+        changes[ObjectIdentifier(collection)] = pending
         return .upserted(inserted: records.count - replaced, replaced: replaced)
     }
 
     private mutating func planDelete(
-        _ state: CollectionState, _ ids: [RecordID], versions: [RowID]?
+        _ collection: CollectionState, _ ids: [RecordID], versions: [RowID]?
     ) throws(QuiverError) -> WriteOutcome {
-        var pending = try changesFor(state)
-        let collection = state.stored.id
-        let withFields = !state.schema.fields.isEmpty
+        var pending = try changesFor(collection)
+        let collectionID = collection.stored.id
+        let withFields = !collection.schema.fields.isEmpty
         var deleted = 0
-        state.data.withLock { data in
+        collection.data.withLock { data in
             for (i, id) in ids.enumerated() {
                 guard let old = Self.current(id, pending, data) else { continue }
                 let row = Self.rowID(of: old, pending, data)
                 if let versions, versions[i] != row { continue }
-                batch.deleteRow(collection, row, withFields: withFields)
+                batch.deleteRow(collectionID, row, withFields: withFields)
                 pending.removals.append(old)
                 pending.targets[id] = .deleted
                 deleted += 1
             }
         }
-        changes[ObjectIdentifier(state)] = pending
+        changes[ObjectIdentifier(collection)] = pending
         return .deleted(deleted)
     }
 
-    private mutating func planSegmentChange(_ state: CollectionState, _ change: SegmentChange) throws(QuiverError) -> WriteOutcome {
-        var pending = try changesFor(state)
+    private mutating func planSegmentChange(_ collection: CollectionState, _ change: SegmentChange) throws(QuiverError) -> WriteOutcome {
+        var pending = try changesFor(collection)
         pending.segmentChanges.append(change)
-        changes[ObjectIdentifier(state)] = pending
+        changes[ObjectIdentifier(collection)] = pending
         if case .seal = change { return .sealed(nil) }
         return .segmentsChanged
     }
 
-    private mutating func planPublish(_ state: CollectionState, _ rows: IndexedRows) throws(QuiverError) -> WriteOutcome {
+    private mutating func planPublish(_ collection: CollectionState, _ rows: IndexedRows) throws(QuiverError) -> WriteOutcome {
         let id = rows.record.id
-        let (present, nextSegmentID) = state.data.withLock { data in
+        let (present, nextSegmentID) = collection.data.withLock { data in
             (data.segment(id).map { $0.count == rows.rowIDs.count && $0.phase != .indexed } ?? false, data.nextSegmentID)
         }
         guard present else {
-            throw QuiverError(.failedPrecondition, .internalFailure, "\(id) of \"\(state.name)\" changed while it was indexed")
+            throw QuiverError(.failedPrecondition, .internalFailure, "\(id) of \"\(collection.name)\" changed while it was indexed")
         }
-        try batch.putSegment(state.stored.id, rows.record)
-        batch.putNextSegmentID(state.stored.id, nextSegmentID)
-        return try planSegmentChange(state, .publishIndex(rows))
+        try batch.putSegment(collection.stored.id, rows.record)
+        batch.putNextSegmentID(collection.stored.id, nextSegmentID)
+        return try planSegmentChange(collection, .publishIndex(rows))
     }
 
     private mutating func planReplace(
-        _ state: CollectionState, _ inputs: [SegmentID], _ output: IndexedRows?
+        _ collection: CollectionState, _ inputs: [SegmentID], _ output: IndexedRows?
     ) throws(QuiverError) -> WriteOutcome {
-        let (present, nextSegmentID) = state.data.withLock { data in
+        let (present, nextSegmentID) = collection.data.withLock { data in
             (inputs.allSatisfy { data.segment($0)?.phase == .indexed }, data.nextSegmentID)
         }
         guard present else {
-            throw QuiverError(.failedPrecondition, .internalFailure, "segments of \"\(state.name)\" changed while they were compacted")
+            throw QuiverError(.failedPrecondition, .internalFailure, "segments of \"\(collection.name)\" changed while they were compacted")
         }
-        if let output { try batch.putSegment(state.stored.id, output.record) }
-        for input in inputs { batch.deleteSegment(state.stored.id, input) }
-        batch.putNextSegmentID(state.stored.id, nextSegmentID)
-        return try planSegmentChange(state, .replace(inputs: inputs, output: output))
+        if let output { try batch.putSegment(collection.stored.id, output.record) }
+        for input in inputs { batch.deleteSegment(collection.stored.id, input) }
+        batch.putNextSegmentID(collection.stored.id, nextSegmentID)
+        return try planSegmentChange(collection, .replace(inputs: inputs, output: output))
     }
 
     private static func current(_ id: RecordID, _ pending: CollectionChanges, _ data: CollectionData) -> Target? {
@@ -232,9 +232,9 @@ struct CommitGroup {
         var sealed: [(CollectionState, SegmentID)] = []
         for key in order {
             guard let pending = changes[key] else { continue }
-            pending.state.data.withLock { data in
+            pending.collection.data.withLock { data in
                 let (appended, full) = data.append(pending.appends)
-                sealed += full.map { (pending.state, $0) }
+                sealed += full.map { (pending.collection, $0) }
                 func resolve(_ target: Target) -> RowLocation? {
                     switch target {
                     case .existing(let location): location
@@ -248,7 +248,7 @@ struct CommitGroup {
                 for change in pending.segmentChanges {
                     switch change {
                     case .seal:
-                        if let id = data.sealGrowing() { sealed.append((pending.state, id)) }
+                        if let id = data.sealGrowing() { sealed.append((pending.collection, id)) }
                     case .installTemplate(let template):
                         data.installTemplate(template)
                     case .publishIndex(let rows):

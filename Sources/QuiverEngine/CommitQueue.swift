@@ -17,6 +17,10 @@ import Synchronization
 ///
 /// Because one thread plans, writes and applies every group in order, memory always reflects a
 /// prefix of the WAL, and the commit order is the order in which reads observe writes.
+///
+/// After `shutdown` an op is refused with `databaseClosed` at once, never left waiting: the
+/// database shuts the background scheduler down first, but an op that still arrives (or a drain
+/// the commit thread could no longer run) must fail its caller rather than suspend it for good.
 final class CommitQueue: Sendable {
     private struct Pending: Sendable {
         let op: WriteOp
@@ -28,6 +32,9 @@ final class CommitQueue: Sendable {
         var pendingRecords = 0
         var firstPendingAt: ContinuousClock.Instant?
         var draining = false
+        var closed = false
+        /// `shutdown` callers waiting for the last drain to end.
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -62,7 +69,8 @@ final class CommitQueue: Sendable {
     /// or has failed.
     func submit(_ op: WriteOp) async -> Result<WriteOutcome, QuiverError> {
         await withCheckedContinuation { continuation in
-            let startDrain = state.withLock { state in
+            let startDrain = state.withLock { state -> Bool? in
+                guard !state.closed else { return nil }
                 state.pending.append(Pending(op: op, continuation: continuation))
                 state.pendingRecords += op.recordCount
                 if state.firstPendingAt == nil { state.firstPendingAt = .now }
@@ -70,19 +78,60 @@ final class CommitQueue: Sendable {
                 state.draining = true
                 return true
             }
-            if startDrain { commitThread.submit { self.drain() } }
+            switch startDrain {
+            case nil: continuation.resume(returning: .failure(.closed))
+            case true?:
+                commitThread.submit { active in
+                    if active { self.drain() } else { self.failPending() }
+                }
+            case false?: break
+            }
         }
     }
 
-    /// Stops the commit thread once the queue is empty. Callers must have stopped submitting.
-    func shutdown() async { await commitThread.shutdown() }
+    /// Refuses new ops, lets the queued ones commit, and stops the commit thread.
+    func shutdown() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let drained = state.withLock { state -> Bool in
+                state.closed = true
+                guard state.draining else { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if drained { continuation.resume() }
+        }
+        await commitThread.shutdown()
+    }
+
+    /// Ends a drain: no op is pending. Resumes `shutdown`.
+    private func endDrain(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        state.draining = false
+        defer { state.drainWaiters = [] }
+        return state.drainWaiters
+    }
+
+    /// The commit thread is gone (only possible if a drain was requested after `shutdown`):
+    /// every pending op fails instead of waiting forever.
+    private func failPending() {
+        let (pending, waiters) = state.withLock { state -> ([Pending], [CheckedContinuation<Void, Never>]) in
+            defer {
+                state.pending = []
+                state.pendingRecords = 0
+                state.firstPendingAt = nil
+            }
+            return (state.pending, endDrain(&state))
+        }
+        for op in pending { op.continuation.resume(returning: .failure(.closed)) }
+        waiters.forEach { $0.resume() }
+    }
 
     private func drain() {
         while true {
             waitForGroupWindow()
+            var waiters: [CheckedContinuation<Void, Never>] = []
             let group: [Pending]? = state.withLock { state in
                 guard !state.pending.isEmpty else {
-                    state.draining = false
+                    waiters = endDrain(&state)
                     return nil
                 }
                 defer {
@@ -92,7 +141,10 @@ final class CommitQueue: Sendable {
                 }
                 return state.pending
             }
-            guard let group else { return }
+            guard let group else {
+                waiters.forEach { $0.resume() }
+                return
+            }
             commit(group)
         }
     }
@@ -111,26 +163,26 @@ final class CommitQueue: Sendable {
         }
     }
 
-    private func commit(_ group: [Pending]) {
+    private func commit(_ queued: [Pending]) {
         let (collections, nextCollectionID) = registry.current()
-        var planner = CommitGroup(store: store, catalog: collections, nextCollectionID: nextCollectionID)
-        var outcomes = group.map { planner.plan($0.op) }
+        var group = CommitGroup(store: store, catalog: collections, nextCollectionID: nextCollectionID)
+        var outcomes = queued.map { group.plan($0.op) }
         var effects = CommitEffects(sealed: [], dropped: [])
         if outcomes.contains(where: { if case .success = $0 { true } else { false } }) {
-            let sync = planner.changesCatalog || policy.fsyncsWAL
+            let sync = group.changesCatalog || policy.fsyncsWAL
             do {
                 // A group that only seals changes memory alone: nothing to write.
-                if planner.batch.operationCount > 0 {
+                if group.batch.operationCount > 0 {
                     let started = ContinuousClock.now
-                    try store.commit(planner.batch, sync: sync)
+                    try store.commit(group.batch, sync: sync)
                     if sync { EngineMetrics.walSync.record(duration: ContinuousClock.now - started) }
                     statistics.commitGroups.add(1, ordering: .relaxed)
                     if sync { statistics.walSyncs.add(1, ordering: .relaxed) }
                 }
-                statistics.committedOps.add(group.count, ordering: .relaxed)
-                effects.sealed = planner.apply(storage: store.snapshot())
-                if planner.changesCatalog {
-                    registry.replace(collections: planner.catalog, nextCollectionID: planner.nextCollectionID)
+                statistics.committedOps.add(queued.count, ordering: .relaxed)
+                effects.sealed = group.apply(storage: store.snapshot())
+                if group.changesCatalog {
+                    registry.replace(collections: group.catalog, nextCollectionID: group.nextCollectionID)
                 }
             } catch {
                 statistics.failedCommits.add(1, ordering: .relaxed)
@@ -140,9 +192,9 @@ final class CommitQueue: Sendable {
             }
         }
         for outcome in outcomes {
-            if case .success(.dropped(let state)) = outcome { effects.dropped.append(state) }
+            if case .success(.dropped(let collection)) = outcome { effects.dropped.append(collection) }
         }
         if !effects.sealed.isEmpty || !effects.dropped.isEmpty { afterCommit(effects) }
-        for (pending, outcome) in zip(group, outcomes) { pending.continuation.resume(returning: outcome) }
+        for (pending, outcome) in zip(queued, outcomes) { pending.continuation.resume(returning: outcome) }
     }
 }

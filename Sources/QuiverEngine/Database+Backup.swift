@@ -26,8 +26,8 @@ extension Database {
             let target = URL(fileURLWithPath: destination).standardizedFileURL.path
             try Self.requireEmpty(target, field: "destination")
             let store = self.store
-            maintainer.holdFiles()
-            defer { maintainer.releaseFiles() }
+            files.holdDeletions()
+            defer { files.releaseDeletions() }
             return try await maintenance.run { () throws(QuiverError) -> BackupSummary in
                 do {
                     try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)

@@ -5,12 +5,12 @@ import QuiverFilter
 /// the filter over one `CollectionView`, through the same per-segment row sets as search.
 extension Database {
     /// The number of live records that pass `filter` (all live records when `nil`).
-    public func count(_ collection: String, filter: String? = nil) async throws(QuiverError) -> Int {
+    public func count(_ name: String, filter: String? = nil) async throws(QuiverError) -> Int {
         try await operation { () async throws(QuiverError) -> Int in
-            let state = try registry.require(collection)
-            guard let filter else { return state.view().rowCount }
-            let parsed = try Self.parseFilter(filter, state: state)
-            let view = state.view()
+            let collection = try registry.require(name)
+            guard let filter else { return collection.view().rowCount }
+            let parsed = try Self.parseFilter(filter, collection: collection)
+            let view = collection.view()
             return try await evaluate(view) { segment in segment.passing(parsed).cardinality }.reduce(0, +)
         }
     }
@@ -22,18 +22,18 @@ extension Database {
     ///   - includeVectors: return the stored vectors. Default `false`.
     ///   - fields: which fields to return. Default all.
     public func query(
-        _ collection: String, filter: String?, limit: Int, includeVectors: Bool = false, fields: FieldSelection = .all
+        _ name: String, filter: String?, limit: Int, includeVectors: Bool = false, fields: FieldSelection = .all
     ) async throws(QuiverError) -> [StoredRecord] {
         try await operation { () async throws(QuiverError) -> [StoredRecord] in
-            let state = try registry.require(collection)
+            let collection = try registry.require(name)
             guard (1...Limits.idsPerCallMax).contains(limit) else {
                 throw .invalid(
-                    .limitExceeded, "collection \"\(collection)\": limit must be 1–\(Limits.idsPerCallMax), got \(limit)",
-                    collection: collection, field: "limit", value: String(limit))
+                    .limitExceeded, "collection \"\(name)\": limit must be 1–\(Limits.idsPerCallMax), got \(limit)",
+                    collection: name, field: "limit", value: String(limit))
             }
-            let fieldIndices = try fields.indices(in: state.schema)
-            let parsed = try filter.map { (text) throws(QuiverError) in try Self.parseFilter(text, state: state) }
-            let view = state.view()
+            let fieldIndices = try fields.indices(in: collection.schema)
+            let parsed = try filter.map { (text) throws(QuiverError) in try Self.parseFilter(text, collection: collection) }
+            let view = collection.view()
             let matches = try await matching(view, parsed)
             let chosen = Array(matches.sorted { $0.id < $1.id }.prefix(limit))
             let locations = chosen.map(\.location)
@@ -49,20 +49,20 @@ extension Database {
     /// - Returns: how many records were deleted.
     /// - Throws: `invalidArgument` for an empty filter (delete by id, or drop the collection, to
     ///   remove everything) or one that does not parse.
-    public func delete(_ collection: String, filter: String) async throws(QuiverError) -> Int {
+    public func delete(_ name: String, filter: String) async throws(QuiverError) -> Int {
         try await operation { () async throws(QuiverError) -> Int in
-            let state = try registry.require(collection)
+            let collection = try registry.require(name)
             guard !filter.allSatisfy(\.isWhitespace) else {
                 throw .invalid(
-                    .invalidFilter, "collection \"\(collection)\": delete by filter needs a filter", collection: collection,
+                    .invalidFilter, "collection \"\(name)\": delete by filter needs a filter", collection: name,
                     field: "filter", value: filter)
             }
-            let parsed = try Self.parseFilter(filter, state: state)
-            let view = state.view()
+            let parsed = try Self.parseFilter(filter, collection: collection)
+            let view = collection.view()
             let matches = try await matching(view, parsed)
             guard !matches.isEmpty else { return 0 }
             let versions = matches.map { view.segments[$0.location.position].rowID(at: $0.location.row) }
-            guard case .deleted(let count) = try await submit(.delete(state, matches.map(\.id), versions: versions)) else {
+            guard case .deleted(let count) = try await submit(.delete(collection, matches.map(\.id), versions: versions)) else {
                 preconditionFailure("delete produced another outcome")
             }
             return count
@@ -72,11 +72,7 @@ extension Database {
     /// The live rows of the view that pass `filter` (all live rows when `nil`).
     private func matching(_ view: CollectionView, _ filter: Filter?) async throws(QuiverError) -> [(id: RecordID, location: ViewLocation)] {
         let perSegment = try await evaluate(view) { segment in
-            filter.map { segment.passing($0) } ?? {
-                var live = RowBitmap.all(segment.count)
-                live.subtract(words: segment.deleted)
-                return live
-            }()
+            filter.map { segment.passing($0) } ?? segment.liveRows
         }
         var matches: [(id: RecordID, location: ViewLocation)] = []
         for (position, rows) in perSegment.enumerated() {

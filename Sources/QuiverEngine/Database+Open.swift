@@ -1,3 +1,4 @@
+import Algorithms
 import Foundation
 import Logging
 import QuiverCore
@@ -8,7 +9,8 @@ import QuiverStorage
 /// Opening a database: recovery of the in-memory state from RocksDB and the index files.
 ///
 /// RocksDB replays its WAL first (point-in-time recovery), so the store holds exactly the
-/// acknowledged prefix of writes. Then, per collection:
+/// acknowledged prefix of writes. Then, per collection (the numbers are those of the steps in
+/// `loadCollection`):
 /// 1. the segment manifest names the indexed segments; each index file is read and verified
 ///    (checksums). A missing or corrupt file is logged, and its segment comes back as a sealed
 ///    segment served exactly from its rows in RocksDB, queued to be rebuilt;
@@ -18,9 +20,11 @@ import QuiverStorage
 ///    (by the segment's row ranges and row ids; the vector is not copied), or in memory (rows of a
 ///    segment being rebuilt, and rows that were growing or sealed at shutdown), and rebuilds the
 ///    id → row map;
-/// 4. the rows of an indexed segment that the scan did not meet were deleted: they become its
+/// 4. one scan of the field values, in the same order, fills every segment's field columns;
+/// 5. the rows of an indexed segment that the scan did not meet were deleted: they become its
 ///    tombstones;
-/// 5. files the manifest does not name (a build or compaction interrupted before its manifest
+/// 6. a segment being rebuilt none of whose rows is live any more loses its manifest record;
+/// 7. files the manifest does not name (a build or compaction interrupted before its manifest
 ///    write) are deleted.
 extension Database {
     /// Opens (or creates) the database in the directory `path`.
@@ -38,7 +42,7 @@ extension Database {
         await loader.shutdown()
         let (store, registry, sealed) = try loaded.get()
         let database = Database(store: store, registry: registry, options: options, statistics: EngineStatistics())
-        for (collection, segment) in sealed { database.maintainer.schedule(.build(collection, segment)) }
+        for (collection, segment) in sealed { database.background.schedule(.build(collection, segment)) }
         return database
     }
 
@@ -61,9 +65,9 @@ extension Database {
                 let (data, sealedIDs) = try loadCollection(
                     store, stored, nextRowID: catalog.nextRowIDs[stored.id] ?? RowID(0), snapshot: snapshot, logger: options.logger)
                 totalRows += data.rowCount
-                let state = CollectionState(stored: stored, data: data)
-                collections[name] = state
-                sealed += sealedIDs.map { (state, $0) }
+                let collection = CollectionState(stored: stored, data: data)
+                collections[name] = collection
+                sealed += sealedIDs.map { (collection, $0) }
             }
             options.logger.info(
                 "database opened",
@@ -131,11 +135,11 @@ extension Database {
         }
 
         // 3. Rows. Ranges of indexed segments, sorted, to find a row's segment by binary search.
-        var ranges: [(first: UInt64, last: UInt64, segment: Int)] = []
+        var ranges: [(range: RowRange, segment: Int)] = []
         for (i, loaded) in indexed.enumerated() {
-            for range in loaded.record.rowRanges { ranges.append((range[0], range[1], i)) }
+            for range in loaded.record.rowRanges { ranges.append((range, i)) }
         }
-        ranges.sort { $0.first < $1.first }
+        ranges.sort { $0.range.first < $1.range.first }
         func indexedRow(_ row: RowID) -> (owner: Int, local: Int)? {
             guard let owner = Self.owner(of: row, in: ranges), let local = indexed[owner].row(of: row) else { return nil }
             return (owner, local)
@@ -151,7 +155,7 @@ extension Database {
             }
             lastRow = row
             if let (owner, local) = indexedRow(row) {
-                guard indexed[owner].labels[local] == id.rawValue else {
+                guard indexed[owner].labels[local] == id else {
                     throw .corruption("collection \"\(name)\": \(row) is id \(id) in storage, another id in its index", collection: name)
                 }
                 data.setLocation(RowLocation(segment: indexed[owner].record.id, row: local), for: id)
@@ -224,7 +228,7 @@ extension Database {
             sealed.removeAll { empty.contains($0) }
         }
 
-        // 6. Files nobody names.
+        // 7. Files nobody names.
         let named = Set(manifest.segments.map(\.file))
         for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !named.contains(file) {
             try? FileManager.default.removeItem(atPath: directory + "/" + file)
@@ -232,24 +236,20 @@ extension Database {
         return (data, sealed)
     }
 
-    /// The position in `indexed` of the segment whose range holds `row`.
-    private static func owner(of row: RowID, in ranges: [(first: UInt64, last: UInt64, segment: Int)]) -> Int? {
-        var low = 0
-        var high = ranges.count
-        while low < high {
-            let mid = (low + high) / 2
-            if ranges[mid].first <= row.rawValue { low = mid + 1 } else { high = mid }
-        }
-        guard low > 0, ranges[low - 1].last >= row.rawValue else { return nil }
-        return ranges[low - 1].segment
+    /// The position in `indexed` of the segment whose range holds `row` (`ranges` ascend and do
+    /// not overlap).
+    private static func owner(of row: RowID, in ranges: [(range: RowRange, segment: Int)]) -> Int? {
+        let after = ranges.partitioningIndex { $0.range.first > row }
+        guard after > 0, ranges[after - 1].range.contains(row) else { return nil }
+        return ranges[after - 1].segment
     }
 }
 
 /// An index file read on open, while its segment's field columns are filled from storage.
 private struct LoadedIndex {
     let index: IVFIndex
-    let rowIDs: [UInt64]
-    let labels: [UInt64]
+    let rowIDs: [RowID]
+    let labels: [RecordID]
     let record: SegmentRecord
     var columns: FieldColumns
 

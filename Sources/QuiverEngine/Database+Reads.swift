@@ -12,13 +12,13 @@ extension Database {
     ///   - includeVectors: return the stored vectors (bit for bit as stored). Default `true`.
     ///   - fields: which fields to return. Default all.
     public func get(
-        _ collection: String, ids: [RecordID], includeVectors: Bool = true, fields: FieldSelection = .all
+        _ name: String, ids: [RecordID], includeVectors: Bool = true, fields: FieldSelection = .all
     ) async throws(QuiverError) -> [StoredRecord?] {
         try await operation { () async throws(QuiverError) -> [StoredRecord?] in
-            let state = try registry.require(collection)
-            try Self.checkIDs(ids, collection: collection)
-            let fieldIndices = try fields.indices(in: state.schema)
-            let (view, locations) = state.data.withLock { data in (data.view(state.stored), ids.map { data.location(of: $0) }) }
+            let collection = try registry.require(name)
+            try Self.checkIDs(ids, collection: name)
+            let fieldIndices = try fields.indices(in: collection.schema)
+            let (view, locations) = collection.data.withLock { data in (data.view(collection.stored), ids.map { data.location(of: $0) }) }
             let found = locations.compactMap { $0.map { Self.viewLocation($0, in: view) } }
             let fieldValues = try await readFields(view, locations: found, indices: fieldIndices)
             let vectors = includeVectors ? try await readVectors(view, locations: found) : found.map { _ in nil }
@@ -33,14 +33,8 @@ extension Database {
 
     /// A row's location inside a view (the view holds every segment the location can name).
     static func viewLocation(_ location: RowLocation, in view: CollectionView) -> ViewLocation {
-        var low = 0
-        var high = view.segments.count
-        while low < high {
-            let mid = (low + high) / 2
-            if view.segments[mid].id < location.segment { low = mid + 1 } else { high = mid }
-        }
-        precondition(low < view.segments.count && view.segments[low].id == location.segment, "a location outside its view")
-        return ViewLocation(position: low, row: location.row)
+        guard let position = view.segments.position(of: location.segment) else { preconditionFailure("a location outside its view") }
+        return ViewLocation(position: position, row: location.row)
     }
 
     /// k-nearest-neighbour search over every live record, or over those that pass
@@ -58,67 +52,67 @@ extension Database {
     ///   - k: 1–`Limits.kRange.upperBound`; `queries.count × k` at most `Limits.resultSlotsMax`.
     /// - Returns: one hit list per query, in query order.
     public func search(
-        _ collection: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions()
+        _ name: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions()
     ) async throws(QuiverError) -> [[SearchHit]] {
-        try await explainedSearch(collection, queries: queries, k: k, options: options).hits
+        try await explainedSearch(name, queries: queries, k: k, options: options).hits
     }
 
     /// `search`, with the plan it ran: the filter's pass counts and the strategy and nprobe of
     /// every segment (what `explain` shows).
     public func explainedSearch(
-        _ collection: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions()
+        _ name: String, queries: [[Float]], k: Int, options: SearchOptions = SearchOptions()
     ) async throws(QuiverError) -> (hits: [[SearchHit]], plan: SearchPlan) {
         try await operation { () async throws(QuiverError) -> ([[SearchHit]], SearchPlan) in
-            let state = try registry.require(collection)
-            let schema = state.schema
-            try Self.checkSearch(queryCount: queries.count, k: k, collection: collection)
+            let collection = try registry.require(name)
+            let schema = collection.schema
+            try Self.checkSearch(queryCount: queries.count, k: k, collection: name)
             var flat: [Float] = []
             flat.reserveCapacity(queries.count * schema.dimension)
             for (i, query) in queries.enumerated() {
-                flat += try schema.metric.prepare(query, dimension: schema.dimension, collection: collection, what: "query \(i)")
+                flat += try schema.metric.prepare(query, dimension: schema.dimension, collection: name, what: "query \(i)")
             }
             let fieldIndices = try options.fields.indices(in: schema)
             if let nprobe = options.nprobe, !IndexSettings.nprobeRange.contains(nprobe) {
                 throw .invalid(
-                    .limitExceeded, "collection \"\(collection)\": nprobe must be 1–\(IndexSettings.nprobeRange.upperBound), got \(nprobe)",
-                    collection: collection, field: "nprobe", value: String(nprobe))
+                    .limitExceeded, "collection \"\(name)\": nprobe must be 1–\(IndexSettings.nprobeRange.upperBound), got \(nprobe)",
+                    collection: name, field: "nprobe", value: String(nprobe))
             }
-            let filter = try options.filter.map { (text) throws(QuiverError) in try Self.parseFilter(text, state: state) }
-            let view = state.view()
+            let filter = try options.filter.map { (text) throws(QuiverError) in try Self.parseFilter(text, collection: collection) }
+            let view = collection.view()
             let (hits, plan) = try await scan(view, queries: flat, k: k, nprobe: options.nprobe, filter: filter)
             EngineMetrics.searched(plan)
             return (try await materialize(view, hits: hits, includeVectors: options.includeVectors, fieldIndices: fieldIndices), plan)
         }
     }
 
-    static func parseFilter(_ text: String, state: CollectionState) throws(QuiverError) -> Filter {
+    static func parseFilter(_ text: String, collection: CollectionState) throws(QuiverError) -> Filter {
         do {
-            return try Filter.parse(text, schema: state.schema)
+            return try Filter.parse(text, schema: collection.schema)
         } catch {
-            throw error.quiverError(collection: state.name, expression: text)
+            throw error.quiverError(collection: collection.name, expression: text)
         }
     }
 
-    static func checkSearch(queryCount: Int, k: Int, collection: String) throws(QuiverError) {
+    static func checkSearch(queryCount: Int, k: Int, collection name: String) throws(QuiverError) {
         guard Limits.kRange.contains(k) else {
             throw .invalid(
-                .invalidK, "collection \"\(collection)\": k must be \(Limits.kRange.lowerBound)–\(Limits.kRange.upperBound), got \(k)",
-                collection: collection, field: "k", value: String(k))
+                .invalidK, "collection \"\(name)\": k must be \(Limits.kRange.lowerBound)–\(Limits.kRange.upperBound), got \(k)",
+                collection: name, field: "k", value: String(k))
         }
         guard queryCount > 0 else {
-            throw .invalid(.emptyBatch, "collection \"\(collection)\": no query vectors given", collection: collection, field: "queries")
+            throw .invalid(.emptyBatch, "collection \"\(name)\": no query vectors given", collection: name, field: "queries")
         }
         guard queryCount <= Limits.queriesPerSearchMax else {
             throw .invalid(
                 .limitExceeded,
-                "collection \"\(collection)\": at most \(Limits.queriesPerSearchMax) queries per search, got \(queryCount)",
-                collection: collection, field: "queries", value: String(queryCount))
+                "collection \"\(name)\": at most \(Limits.queriesPerSearchMax) queries per search, got \(queryCount)",
+                collection: name, field: "queries", value: String(queryCount))
         }
         guard queryCount * k <= Limits.resultSlotsMax else {
             throw .invalid(
                 .limitExceeded,
-                "collection \"\(collection)\": queries × k is \(queryCount * k), at most \(Limits.resultSlotsMax) is allowed",
-                collection: collection, field: "k", value: String(k))
+                "collection \"\(name)\": queries × k is \(queryCount * k), at most \(Limits.resultSlotsMax) is allowed",
+                collection: name, field: "k", value: String(k))
         }
     }
 
@@ -138,7 +132,7 @@ extension Database {
         let queryCount = queries.count / dimension
         let slices = max(1, min(readers.threadCount, queryCount / ComputeThreads.blasQueryThreshold))
         let perSlice = (queryCount + slices - 1) / slices
-        let planner = SearchPlanner(view: view, k: k, requestedNprobe: requested, settings: planner)
+        let planner = SearchPlanner(view: view, k: k, requestedNprobe: requested, settings: plannerSettings)
 
         if slices == 1 {
             // Without a filter, planning is a pass over the segment list: done here, it also
@@ -206,7 +200,7 @@ extension Database {
         _ view: CollectionView, hits: [[TopKAccumulator.Hit]], includeVectors: Bool, fieldIndices: [Int]
     ) async throws(QuiverError) -> [[SearchHit]] {
         guard includeVectors || !fieldIndices.isEmpty else {
-            return hits.map { $0.map { SearchHit(id: RecordID($0.label), score: $0.score) } }
+            return hits.map { $0.map { SearchHit(id: $0.label, score: $0.score) } }
         }
         var seen = Set<ViewLocation>()
         let locations = hits.joined().map { ViewLocation(packed: $0.location) }.filter { seen.insert($0).inserted }
@@ -218,7 +212,7 @@ extension Database {
             queryHits.map { hit in
                 let extra = extras[ViewLocation(packed: hit.location)]!
                 return SearchHit(
-                    id: RecordID(hit.label), score: hit.score, vector: extra.vector, fields: fieldIndices.isEmpty ? nil : extra.fields)
+                    id: hit.label, score: hit.score, vector: extra.vector, fields: fieldIndices.isEmpty ? nil : extra.fields)
             }
         }
     }

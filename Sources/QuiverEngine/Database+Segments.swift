@@ -10,17 +10,17 @@ extension Database {
     ///
     /// - Throws: `notFound` for a missing collection or segment; `failedPrecondition` when the
     ///   segment is not indexed (growing and sealed segments have no index to rebuild).
-    public func rebuild(_ collection: String, segment: SegmentID) async throws(QuiverError) {
+    public func rebuild(_ name: String, segment: SegmentID) async throws(QuiverError) {
         try await operation { () async throws(QuiverError) in
-            let state = try registry.require(collection)
-            let phase = state.data.withLock { $0.segment(segment)?.phase }
-            guard let phase else { throw Self.segmentNotFound(collection, segment) }
+            let collection = try registry.require(name)
+            let phase = collection.data.withLock { $0.segment(segment)?.phase }
+            guard let phase else { throw Self.segmentNotFound(name, segment) }
             guard phase == .indexed else {
                 throw QuiverError(
-                    .failedPrecondition, .segmentNotIndexed, "collection \"\(collection)\": \(segment) is \(phase), only indexed segments are rebuilt",
-                    collection: collection, field: "segment", value: String(segment.rawValue))
+                    .failedPrecondition, .segmentNotIndexed, "collection \"\(name)\": \(segment) is \(phase), only indexed segments are rebuilt",
+                    collection: name, field: "segment", value: String(segment.rawValue))
             }
-            maintainer.schedule(.rebuild(state, segment))
+            background.schedule(.rebuild(collection, segment))
         }
     }
 
@@ -31,27 +31,27 @@ extension Database {
     /// the two. A falling recall with stable data means the centroids no longer fit the data.
     ///
     /// - Parameter checkRecall: 0 (no check) to `Limits.recallCheckQueriesMax`; indexed segments only.
-    public func segmentHealth(_ collection: String, segment: SegmentID, checkRecall: Int = 0) async throws(QuiverError) -> SegmentHealth {
+    public func segmentHealth(_ name: String, segment: SegmentID, checkRecall: Int = 0) async throws(QuiverError) -> SegmentHealth {
         try await operation { () async throws(QuiverError) -> SegmentHealth in
-            let state = try registry.require(collection)
+            let collection = try registry.require(name)
             guard (0...Limits.recallCheckQueriesMax).contains(checkRecall) else {
                 throw .invalid(
-                    .limitExceeded, "collection \"\(collection)\": the recall check takes 0–\(Limits.recallCheckQueriesMax) queries, got \(checkRecall)",
-                    collection: collection, field: "check_recall", value: String(checkRecall))
+                    .limitExceeded, "collection \"\(name)\": the recall check takes 0–\(Limits.recallCheckQueriesMax) queries, got \(checkRecall)",
+                    collection: name, field: "check_recall", value: String(checkRecall))
             }
-            guard let info = try describeCollection(collection).segments.first(where: { $0.id == segment && $0.phase != .dropped }) else {
-                throw Self.segmentNotFound(collection, segment)
+            guard let info = try describeCollection(name).segments.first(where: { $0.id == segment && $0.phase != .dropped }) else {
+                throw Self.segmentNotFound(name, segment)
             }
-            let view = state.view()
-            guard let position = view.segments.firstIndex(where: { $0.id == segment }) else { throw Self.segmentNotFound(collection, segment) }
+            let view = collection.view()
+            guard let position = view.segments.firstIndex(where: { $0.id == segment }) else { throw Self.segmentNotFound(name, segment) }
             let target = view.segments[position]
             let tombstones = target.count == 0 ? 0 : Double(target.deletedCount) / Double(target.count)
             guard case .indexed(let rows) = target.storage else {
                 if checkRecall > 0 {
                     throw QuiverError(
                         .failedPrecondition, .segmentNotIndexed,
-                        "collection \"\(collection)\": \(segment) is \(target.phase) and searched exactly; the recall check needs an indexed segment",
-                        collection: collection, field: "segment", value: String(segment.rawValue))
+                        "collection \"\(name)\": \(segment) is \(target.phase) and searched exactly; the recall check needs an indexed segment",
+                        collection: name, field: "segment", value: String(segment.rawValue))
                 }
                 return SegmentHealth(info: info, tombstoneRatio: tombstones, lists: nil, recall: nil)
             }
@@ -79,13 +79,13 @@ extension Database {
         let segment = view.segments[position]
         let live = (0..<segment.count).filter { !segment.isDeleted($0) }
         // The exact side reads the vectors from storage, not from the index under test.
-        let stored = try store.readVectors(of: view.stored, rows: live.map { RowID(rows.rowIDs[$0]) }, snapshot: view.storage)
+        let stored = try store.readVectors(of: view.stored, rows: live.map { rows.rowIDs[$0] }, snapshot: view.storage)
         let block = VectorBlock(dimension: schema.dimension, capacity: live.count)
         for (i, (local, vector)) in zip(live, stored).enumerated() {
             guard let vector else {
-                throw .corruption("collection \"\(schema.name)\": row \(rows.rowIDs[local]) has no vector in storage", collection: schema.name)
+                throw .corruption("collection \"\(schema.name)\": \(rows.rowIDs[local]) has no vector in storage", collection: schema.name)
             }
-            block.write(row: i, id: RecordID(rows.labels[local]), rowID: RowID(rows.rowIDs[local]), vector: vector)
+            block.write(row: i, id: rows.labels[local], rowID: rows.rowIDs[local], vector: vector)
         }
         let count = min(wanted, live.count)
         let step = max(1, live.count / count)
@@ -103,7 +103,7 @@ extension Database {
         var ivf = TopKAccumulator(queries: queries, dimension: schema.dimension, k: k, innerProduct: innerProduct)
         try rows.index.scan(
             assignment: try template.index.assign(queries: queries, nprobe: nprobe), labels: rows.labels,
-            excluded: segment.deletedCount > 0 ? segment.deleted : nil, locationBase: 0, into: &ivf)
+            excluded: segment.tombstones, locationBase: 0, into: &ivf)
         var found = 0
         for (want, got) in zip(exact.finish(), ivf.finish()) {
             found += Set(want.map(\.label)).intersection(got.map(\.label)).count

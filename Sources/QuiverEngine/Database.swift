@@ -24,9 +24,12 @@ public final class Database: Sendable {
     let maintenance: BlockingPool
     /// Opened with `DatabaseOptions.bulkLoad`.
     let bulkLoad: Bool
-    let maintainer: SegmentMaintainer
+    /// Index builds, compaction, old segments' seals, reclaiming dropped collections.
+    let background: BackgroundScheduler
+    /// The index files, and the deletions a backup holds back.
+    let files: SegmentFiles
     let logger: Logger
-    let planner: PlannerSettings
+    let plannerSettings: PlannerSettings
     private let lifecycle = Mutex(Lifecycle())
 
     private struct Lifecycle {
@@ -42,20 +45,21 @@ public final class Database: Sendable {
         readers = BlockingPool(threads: options.searchThreads)
         maintenance = BlockingPool(threads: 1, niceness: options.maintenanceNiceness)
         logger = options.logger
-        planner = options.planner
+        plannerSettings = options.planner
         bulkLoad = options.bulkLoad
-        // The commit queue tells the worker about sealed segments; the worker publishes through
-        // the commit queue. The box breaks the cycle at construction.
-        let box = MaintainerBox()
+        files = SegmentFiles(directory: store.directory)
+        // The commit queue tells the scheduler about sealed segments and dropped collections; the
+        // background jobs publish through the commit queue. The box breaks the cycle at
+        // construction.
+        let box = SchedulerBox()
         commits = CommitQueue(
             store: store, registry: registry, policy: options.syncPolicy, statistics: statistics,
-            afterCommit: { box.maintainer?.committed($0) })
-        maintainer = SegmentMaintainer(
-            store: store, registry: registry, commits: commits, thread: maintenance, statistics: statistics,
-            logger: options.logger)
-        box.set(maintainer)
-        maintainer.buildsDeferred.store(options.deferIndexing, ordering: .relaxed)
-        if options.backgroundWork { maintainer.start() }
+            afterCommit: { box.scheduler?.committed($0) })
+        background = BackgroundScheduler(
+            store: store, registry: registry, commits: commits, thread: maintenance, files: files, statistics: statistics,
+            logger: options.logger, deferBuilds: options.deferIndexing)
+        box.set(background)
+        if options.backgroundWork { background.start() }
     }
 
     /// Counters of the write path since open.
@@ -82,7 +86,7 @@ public final class Database: Sendable {
             }
             if drained { continuation.resume() }
         }
-        await maintainer.shutdown()
+        await background.shutdown()
         await commits.shutdown()
         await readers.shutdown()
         await maintenance.shutdown()
@@ -121,11 +125,11 @@ public final class Database: Sendable {
     public func createCollection(_ schema: CollectionSchema) async throws(QuiverError) -> CollectionInfo {
         try await operation { () async throws(QuiverError) -> CollectionInfo in
             try schema.validate()
-            guard case .created(let state) = try await submit(.create(schema)) else {
+            guard case .created(let collection) = try await submit(.create(schema)) else {
                 preconditionFailure("create produced another outcome")
             }
             logger.info("collection created", metadata: ["collection": "\(schema.name)", "dimension": "\(schema.dimension)"])
-            return info(state)
+            return info(collection)
         }
     }
 
@@ -164,36 +168,36 @@ public final class Database: Sendable {
         guard lifecycle.withLock({ $0.isOpen }) else { throw QuiverError.closed }
     }
 
-    private func info(_ state: CollectionState) -> CollectionInfo {
-        let codes = state.schema.index.codes
-        var (rows, memory, segments, nlist) = state.data.withLock { data in
+    private func info(_ collection: CollectionState) -> CollectionInfo {
+        let codes = collection.schema.index.codes
+        var (rows, memory, segments, nlist) = collection.data.withLock { data in
             let nlist = data.currentTemplate?.record.nlist
             return (data.rowCount, data.memoryBytes, data.segments.map { $0.info(nlist: nlist, codes: codes) } + data.droppedSegments(), nlist)
         }
         for i in segments.indices where segments[i].phase == .indexed {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: maintainer.filePath(state, segments[i].id))
+            let attributes = try? FileManager.default.attributesOfItem(atPath: files.path(collection.stored.id, segments[i].id))
             segments[i].diskBytes = (attributes?[.size] as? NSNumber)?.intValue
         }
         return CollectionInfo(
-            schema: state.schema, rows: rows, memoryBytes: memory, createdAtMilliseconds: state.stored.createdAtMilliseconds,
-            segments: segments, pending: maintainer.isPending(state), nlist: nlist)
+            schema: collection.schema, rows: rows, memoryBytes: memory, createdAtMilliseconds: collection.stored.createdAtMilliseconds,
+            segments: segments, pending: background.isPending(collection), nlist: nlist)
     }
 
     // MARK: Segments
 
     /// Seals the collection's growing segment now (if it has rows), so that it gets indexed
     /// without waiting for it to fill up or age.
-    public func seal(_ collection: String) async throws(QuiverError) {
+    public func seal(_ name: String) async throws(QuiverError) {
         try await operation { () async throws(QuiverError) in
-            _ = try await submit(.seal(try registry.require(collection)))
+            _ = try await submit(.seal(try registry.require(name)))
         }
     }
 
     /// Compacts the collection now: rewrites every indexed segment with deleted rows, merges small
     /// ones. Runs in the background; `waitForBackgroundWork` waits for it.
-    public func compact(_ collection: String) async throws(QuiverError) {
+    public func compact(_ name: String) async throws(QuiverError) {
         try await operation { () async throws(QuiverError) in
-            maintainer.schedule(.compact(try registry.require(collection), force: true))
+            background.schedule(.compact(try registry.require(name), force: true))
         }
     }
 
@@ -208,13 +212,13 @@ public final class Database: Sendable {
                 let store = self.store
                 try await maintenance.run { () throws(QuiverError) in try store.flush() }
             }
-            maintainer.resumeBuilds()
+            background.resumeBuilds()
         }
     }
 
     /// Waits until every sealed segment is indexed and no background work is queued or running.
     public func waitForBackgroundWork() async throws(QuiverError) {
-        try await operation { () async throws(QuiverError) in await maintainer.waitUntilIdle() }
+        try await operation { () async throws(QuiverError) in await background.waitUntilIdle() }
     }
 
     // MARK: Writes
@@ -225,11 +229,11 @@ public final class Database: Sendable {
     /// - Throws: `invalidArgument` naming the first bad record (wrong dimension, non-finite or, for
     ///   cosine, zero vector, unknown or mistyped field, missing required field, duplicate id,
     ///   empty or oversized batch); `notFound` for a missing collection. Nothing is written then.
-    public func upsert(_ collection: String, _ records: [Record]) async throws(QuiverError) -> UpsertResult {
+    public func upsert(_ name: String, _ records: [Record]) async throws(QuiverError) -> UpsertResult {
         try await operation { () async throws(QuiverError) -> UpsertResult in
-            let state = try registry.require(collection)
-            let validated = try state.schema.validate(batch: records)
-            guard case .upserted(let inserted, let replaced) = try await submit(.upsert(state, validated)) else {
+            let collection = try registry.require(name)
+            let validated = try collection.schema.validate(batch: records)
+            guard case .upserted(let inserted, let replaced) = try await submit(.upsert(collection, validated)) else {
                 preconditionFailure("upsert produced another outcome")
             }
             EngineMetrics.rowsIngested.increment(by: inserted + replaced)
@@ -242,13 +246,13 @@ public final class Database: Sendable {
     /// - Returns: how many records were deleted.
     /// - Throws: `invalidArgument` for an empty or oversized id list; `notFound` for a missing
     ///   collection.
-    public func delete(_ collection: String, ids: [RecordID]) async throws(QuiverError) -> Int {
+    public func delete(_ name: String, ids: [RecordID]) async throws(QuiverError) -> Int {
         try await operation { () async throws(QuiverError) -> Int in
-            let state = try registry.require(collection)
-            try Self.checkIDs(ids, collection: collection)
+            let collection = try registry.require(name)
+            try Self.checkIDs(ids, collection: name)
             var seen = Set<RecordID>()
             let unique = ids.filter { seen.insert($0).inserted }
-            guard case .deleted(let count) = try await submit(.delete(state, unique, versions: nil)) else {
+            guard case .deleted(let count) = try await submit(.delete(collection, unique, versions: nil)) else {
                 preconditionFailure("delete produced another outcome")
             }
             return count
@@ -268,9 +272,9 @@ public final class Database: Sendable {
     }
 }
 
-/// Lets the commit queue reach the worker that is created after it.
-final class MaintainerBox: Sendable {
-    private let value = Mutex<SegmentMaintainer?>(nil)
-    var maintainer: SegmentMaintainer? { value.withLock { $0 } }
-    func set(_ maintainer: SegmentMaintainer) { value.withLock { $0 = maintainer } }
+/// Lets the commit queue reach the scheduler that is created after it.
+final class SchedulerBox: Sendable {
+    private let value = Mutex<BackgroundScheduler?>(nil)
+    var scheduler: BackgroundScheduler? { value.withLock { $0 } }
+    func set(_ scheduler: BackgroundScheduler) { value.withLock { $0 = scheduler } }
 }

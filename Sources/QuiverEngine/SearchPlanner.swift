@@ -12,7 +12,8 @@ import QuiverIndex
 /// - an indexed segment: the cost of reading the passing rows one by one (`gatherCost` per row)
 ///   against the cost of an IVF scan (the rows in the probed lists), with nprobe raised until the
 ///   probed lists are expected to hold `passingPerHitMin × k` passing rows. The cheaper wins.
-/// (The constants are `PlannerSettings`.)
+/// (The constants are `PlannerSettings`; the rules are `choose`, a pure function of what is known
+/// of each segment, with its cases in `Tests/QuiverEngineTests/testdata/plan.txt`.)
 /// Segments of one template generation share one coarse assignment, so they probe the largest
 /// nprobe any of them needs.
 ///
@@ -25,7 +26,7 @@ struct SearchPlanner {
         /// `exactRows`: the rows, ascending.
         var rows: [Int64] = []
         /// `exact` and `ivf`: rows to skip (tombstones, and rows that fail the filter).
-        var excluded: [UInt64]?
+        var excluded: RowBitmap?
         var passing: Int
     }
 
@@ -39,20 +40,87 @@ struct SearchPlanner {
         var floatsPerQuery: Int
     }
 
+    /// What the planner knows of one segment when it chooses how to scan it: everything
+    /// `choose` decides from (the data-driven cases of `testdata/plan.txt` are lists of these).
+    struct SegmentFacts: Hashable, Sendable {
+        enum Storage: Hashable, Sendable {
+            /// A growing or sealed segment: vectors in memory, searched exactly.
+            case exact
+            /// IVF lists of the template generation `generation`, with `nlist` lists.
+            case indexed(nlist: Int, generation: UInt32)
+        }
+
+        var storage: Storage
+        /// Published rows, deleted ones included.
+        var rows: Int
+        var live: Int
+        /// Live rows that pass the filter; `nil` without a filter.
+        var passing: Int?
+    }
+
+    /// How one segment is scanned; `nprobe` for `ivf` (shared by its generation).
+    struct Choice: Hashable, Sendable {
+        var strategy: SearchPlan.Strategy
+        var nprobe: Int?
+    }
+
     let view: CollectionView
     let k: Int
     let requestedNprobe: Int?
     let settings: PlannerSettings
+
+    /// The strategy (and nprobe) of every segment, from what is known of each (see the type's
+    /// description for the rules). A pure function of its arguments.
+    static func choose(
+        _ segments: [SegmentFacts], k: Int, requestedNprobe: Int?, collectionNprobe: Int?, settings: PlannerSettings
+    ) -> [Choice] {
+        func baseNprobe(nlist: Int) -> Int { min(nlist, requestedNprobe ?? collectionNprobe ?? IndexSettings.nprobeDefault(nlist: nlist)) }
+        var strategies: [SearchPlan.Strategy] = []
+        var nprobes: [UInt32: Int] = [:]
+        for segment in segments {
+            let passing = segment.passing ?? segment.live
+            guard passing > 0 else {
+                strategies.append(.skipped)
+                continue
+            }
+            switch segment.storage {
+            case .exact:
+                if segment.passing != nil, Double(passing) <= settings.exactRowsShareMax * Double(segment.rows) {
+                    strategies.append(.exactRows)
+                } else {
+                    strategies.append(.exact)
+                }
+            case .indexed(let nlist, let generation):
+                let base = baseNprobe(nlist: nlist)
+                guard segment.passing != nil else {
+                    strategies.append(.ivf)
+                    nprobes[generation] = max(nprobes[generation] ?? 0, base)
+                    continue
+                }
+                // Lists needed to expect enough passing rows, if the filter is independent of
+                // where the vectors lie.
+                let wanted = (settings.passingPerHitMin * k * nlist + passing - 1) / passing
+                let nprobe = min(nlist, max(base, wanted))
+                let ivfCost = Double(segment.rows) * Double(nprobe) / Double(nlist)
+                if Double(passing) * settings.gatherCost <= ivfCost {
+                    strategies.append(.exactRows)
+                } else {
+                    strategies.append(.ivf)
+                    nprobes[generation] = max(nprobes[generation] ?? 0, nprobe)
+                }
+            }
+        }
+        return zip(segments, strategies).map { segment, strategy in
+            guard strategy == .ivf, case .indexed(_, let generation) = segment.storage else { return Choice(strategy: strategy) }
+            return Choice(strategy: strategy, nprobe: nprobes[generation])
+        }
+    }
 
     func nlist(of rows: IndexedRows) throws(QuiverError) -> Int {
         guard let template = view.templates[rows.generation] else {
             throw QuiverError(.internal, .internalFailure, "collection \"\(view.stored.schema.name)\": no template for generation \(rows.generation)")
         }
         return template.record.nlist
-    }
-
-    func baseNprobe(nlist: Int) -> Int {
-        min(nlist, requestedNprobe ?? view.stored.schema.index.nprobe ?? IndexSettings.nprobeDefault(nlist: nlist))
     }
 
     func plan(filter: Filter?) throws(QuiverError) -> Plan {
@@ -63,56 +131,44 @@ struct SearchPlanner {
             return segment.passing(filter)
         }
         let filterMicroseconds = filter == nil ? 0 : Int((ContinuousClock.now - started).milliseconds * 1000)
+        var facts: [SegmentFacts] = []
+        for (segment, passingSet) in zip(view.segments, passingSets) {
+            let storage: SegmentFacts.Storage =
+                switch segment.storage {
+                case .exact: .exact
+                case .indexed(let rows): .indexed(nlist: try nlist(of: rows), generation: rows.generation)
+                }
+            facts.append(
+                SegmentFacts(
+                    storage: storage, rows: segment.count, live: segment.liveCount,
+                    passing: filter == nil ? nil : passingSet?.cardinality ?? 0))
+        }
+        let choices = Self.choose(
+            facts, k: k, requestedNprobe: requestedNprobe, collectionNprobe: view.stored.schema.index.nprobe, settings: settings)
         var scans: [SegmentScan] = []
         var nprobes: [UInt32: Int] = [:]
         var floats = 0
-        var total = 0
-        for (segment, passingSet) in zip(view.segments, passingSets) {
-            let passing = passingSet?.cardinality ?? segment.liveCount
-            total += passing
-            guard passing > 0 else {
+        for ((segment, passingSet), (fact, choice)) in zip(zip(view.segments, passingSets), zip(facts, choices)) {
+            let passing = fact.passing ?? fact.live
+            switch choice.strategy {
+            case .skipped:
                 scans.append(SegmentScan(strategy: .skipped, passing: 0))
-                continue
-            }
-            let excluded = passingSet.map { $0.complemented().words } ?? (segment.deletedCount > 0 ? segment.deleted : nil)
-            switch segment.storage {
-            case .exact:
-                if let passingSet, Double(passing) <= settings.exactRowsShareMax * Double(segment.count) {
-                    scans.append(SegmentScan(strategy: .exactRows, rows: passingSet.rows, passing: passing))
-                    floats += passing * dimension
+            case .exactRows:
+                scans.append(SegmentScan(strategy: .exactRows, rows: passingSet?.rows ?? [], passing: passing))
+                floats += passing * dimension
+            case .exact, .ivf:
+                let excluded = passingSet.map { $0.complemented() } ?? segment.tombstones
+                scans.append(SegmentScan(strategy: choice.strategy, excluded: excluded, passing: passing))
+                if case .indexed(let nlist, let generation) = fact.storage, let nprobe = choice.nprobe {
+                    nprobes[generation] = nprobe
+                    floats += (segment.count * nprobe + nlist - 1) / nlist * dimension
                 } else {
-                    scans.append(SegmentScan(strategy: .exact, excluded: excluded, passing: passing))
                     floats += segment.count * dimension
                 }
-            case .indexed(let rows):
-                let nlist = try nlist(of: rows)
-                let base = baseNprobe(nlist: nlist)
-                guard let passingSet else {
-                    scans.append(SegmentScan(strategy: .ivf, excluded: excluded, passing: passing))
-                    nprobes[rows.generation] = max(nprobes[rows.generation] ?? 0, base)
-                    continue
-                }
-                // Lists needed to expect enough passing rows, if the filter is independent of
-                // where the vectors lie.
-                let wanted = (settings.passingPerHitMin * k * nlist + passing - 1) / passing
-                let nprobe = min(nlist, max(base, wanted))
-                let ivfCost = Double(segment.count) * Double(nprobe) / Double(nlist)
-                if Double(passing) * settings.gatherCost <= ivfCost {
-                    scans.append(SegmentScan(strategy: .exactRows, rows: passingSet.rows, passing: passing))
-                    floats += passing * dimension
-                } else {
-                    scans.append(SegmentScan(strategy: .ivf, excluded: excluded, passing: passing))
-                    nprobes[rows.generation] = max(nprobes[rows.generation] ?? 0, nprobe)
-                }
             }
         }
-        for (position, segment) in view.segments.enumerated() where scans[position].strategy == .ivf {
-            guard case .indexed(let rows) = segment.storage else { continue }
-            let nlist = try nlist(of: rows)
-            floats += (segment.count * nprobes[rows.generation]! + nlist - 1) / nlist * dimension
-        }
         for generation in nprobes.keys { floats += (view.templates[generation]?.record.nlist ?? 0) * dimension }
-        return Plan(scans: scans, nprobes: nprobes, passing: total, filterMicroseconds: filterMicroseconds, floatsPerQuery: floats)
+        return Plan(scans: scans, nprobes: nprobes, passing: facts.reduce(0) { $0 + ($1.passing ?? $1.live) }, filterMicroseconds: filterMicroseconds, floatsPerQuery: floats)
     }
 
     /// Runs the plan for a slice of the queries; also returns how many were searched again
@@ -151,10 +207,7 @@ struct SearchPlanner {
         for (position, segment) in view.segments.enumerated() where plan.scans[position].strategy == .ivf {
             let excluded = plan.scans[position].excluded
             exactPlan.scans[position].strategy = .exactRows
-            exactPlan.scans[position].rows = (0..<Int64(segment.count)).filter { row in
-                guard let excluded else { return true }
-                return excluded[Int(row) >> 6] & (1 << UInt64(row & 63)) == 0
-            }
+            exactPlan.scans[position].rows = (0..<Int64(segment.count)).filter { !(excluded?.contains(Int($0)) ?? false) }
         }
         exactPlan.nprobes = [:]
         let dimension = schema.dimension

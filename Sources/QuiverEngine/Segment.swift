@@ -1,3 +1,4 @@
+import Algorithms
 import Foundation
 import QuiverCore
 import QuiverFilter
@@ -9,14 +10,14 @@ import QuiverStorage
 final class IndexedRows: Sendable {
     let index: IVFIndex
     /// Row id of each local row, ascending.
-    let rowIDs: [UInt64]
+    let rowIDs: [RowID]
     /// Record id of each local row (the scan's tie-break label).
-    let labels: [UInt64]
+    let labels: [RecordID]
     let record: SegmentRecord
     /// Field values by local row, with their indexes (deleted rows' values may be null).
     let fields: SegmentFields
 
-    init(index: IVFIndex, rowIDs: [UInt64], labels: [UInt64], record: SegmentRecord, fields: SegmentFields) {
+    init(index: IVFIndex, rowIDs: [RowID], labels: [RecordID], record: SegmentRecord, fields: SegmentFields) {
         precondition(rowIDs.count == labels.count && rowIDs.count == index.count && fields.count == rowIDs.count)
         self.index = index
         self.rowIDs = rowIDs
@@ -31,20 +32,15 @@ final class IndexedRows: Sendable {
     func row(of rowID: RowID) -> Int? { Self.row(of: rowID, in: rowIDs) }
 
     /// The position of `rowID` in ascending `rowIDs`.
-    static func row(of rowID: RowID, in rowIDs: [UInt64]) -> Int? {
-        var low = 0
-        var high = rowIDs.count
-        while low < high {
-            let mid = (low + high) / 2
-            if rowIDs[mid] < rowID.rawValue { low = mid + 1 } else { high = mid }
-        }
-        return low < rowIDs.count && rowIDs[low] == rowID.rawValue ? low : nil
+    static func row(of rowID: RowID, in rowIDs: [RowID]) -> Int? {
+        let position = rowIDs.partitioningIndex { $0 >= rowID }
+        return position < rowIDs.count && rowIDs[position] == rowID ? position : nil
     }
 }
 
 /// One segment of a collection, as a value: its phase, its rows and its tombstones.
 ///
-/// Readers' views hold copies; the writer's next change to `deleted` copies the bitmap instead of
+/// Readers' views hold copies; the writer's next change to `tombstones` copies the bitmap instead of
 /// changing what a reader is scanning. The rows themselves are reference types that never change
 /// below the published `count`.
 struct SegmentState: Sendable {
@@ -60,10 +56,10 @@ struct SegmentState: Sendable {
     var storage: Storage
     /// Rows published; for an exact segment the block's rows below it are immutable.
     var count: Int
-    /// Tombstones: bit `row` of word `row / 64` is set for a deleted or replaced row. Empty until
-    /// the segment's first tombstone.
-    var deleted: [UInt64] = []
-    var deletedCount = 0
+    /// Tombstones: the deleted or replaced rows, over the segment's capacity; `nil` until the
+    /// segment's first tombstone.
+    private(set) var tombstones: RowBitmap?
+    private(set) var deletedCount = 0
     let createdAtMilliseconds: Int64
     /// When the first row arrived (growing segments are sealed once old enough).
     var firstRowAt: ContinuousClock.Instant?
@@ -90,19 +86,24 @@ struct SegmentState: Sendable {
     func rowID(at row: Int) -> RowID {
         switch storage {
         case .exact(let block, _): block.rowID(at: row)
-        case .indexed(let rows): RowID(rows.rowIDs[row])
+        case .indexed(let rows): rows.rowIDs[row]
         }
     }
 
     func label(at row: Int) -> RecordID {
         switch storage {
         case .exact(let block, _): block.id(at: row)
-        case .indexed(let rows): RecordID(rows.labels[row])
+        case .indexed(let rows): rows.labels[row]
         }
     }
 
-    func isDeleted(_ row: Int) -> Bool {
-        !deleted.isEmpty && deleted[row >> 6] & (1 << UInt64(row & 63)) != 0
+    func isDeleted(_ row: Int) -> Bool { tombstones?.contains(row) ?? false }
+
+    /// The published rows that are not deleted.
+    var liveRows: RowBitmap {
+        var rows = RowBitmap.all(count)
+        if let tombstones { rows.subtract(tombstones) }
+        return rows
     }
 
     /// The live rows of the first `count` that pass `filter`.
@@ -112,19 +113,19 @@ struct SegmentState: Sendable {
             case .exact(_, let columns): columns.passing(filter, count: count)
             case .indexed(let indexed): filter.rows(in: indexed.fields)
             }
-        rows.subtract(words: deleted)
+        if let tombstones { rows.subtract(tombstones) }
         return rows
     }
 
     mutating func markDeleted(_ row: Int) {
         precondition(row < count && !isDeleted(row), "\(id) row \(row) deleted twice or not published")
-        if deleted.isEmpty { deleted = Array(repeating: 0, count: (capacity + 63) / 64) }
-        deleted[row >> 6] |= 1 << UInt64(row & 63)
+        if tombstones == nil { tombstones = RowBitmap(count: capacity) }
+        tombstones!.insert(row)
         deletedCount += 1
     }
 
     var memoryBytes: Int {
-        let bitmap = deleted.count * 8
+        let bitmap = tombstones?.memoryBytes ?? 0
         switch storage {
         case .exact(let block, let columns): return block.byteCount + columns.memoryBytes + bitmap
         case .indexed(let rows): return rows.index.memoryBytes + rows.rowIDs.count * 16 + rows.fields.memoryBytes + bitmap

@@ -1,3 +1,4 @@
+import Algorithms
 import QuiverCore
 
 /// The field values of one segment's rows, column by column: what filters are evaluated on.
@@ -51,8 +52,8 @@ public struct FieldColumns: Sendable {
 /// One field's values for the rows of a segment.
 struct FieldColumn: Sendable {
     let type: FieldType
-    /// Bit per row, set for null.
-    var nulls: [UInt64] = []
+    /// The rows that are null (covering the rows up to the last null one).
+    var nulls = RowBitmap(count: 0)
     var integers: [Int64] = []
     var doubles: [Double] = []
     /// Strings and bools: one code per row (bools: 0 false, 1 true). Tags: every row's codes, one
@@ -71,12 +72,12 @@ struct FieldColumn: Sendable {
         }
     }
 
-    func isNull(_ row: Int) -> Bool { row >> 6 < nulls.count && nulls[row >> 6] & (1 << UInt64(row & 63)) != 0 }
+    func isNull(_ row: Int) -> Bool { nulls.contains(row) }
 
     mutating func append(_ value: FieldValue, row: Int) {
         if value == .null {
-            while nulls.count <= row >> 6 { nulls.append(0) }
-            nulls[row >> 6] |= 1 << UInt64(row & 63)
+            nulls.grow(to: row + 1)
+            nulls.insert(row)
         }
         switch (type, value) {
         case (.int64, .int64(let v)): integers.append(v)
@@ -109,7 +110,7 @@ struct FieldColumn: Sendable {
     }
 
     var memoryBytes: Int {
-        nulls.capacity * 8 + integers.capacity * 8 + doubles.capacity * 8 + codes.capacity * 4 + tagEnds.capacity * 4
+        nulls.memoryBytes + integers.capacity * 8 + doubles.capacity * 8 + codes.capacity * 4 + tagEnds.capacity * 4
             + dictionary.memoryBytes
     }
 }
@@ -164,15 +165,9 @@ struct StringDictionary: Sendable {
     /// `strictlyAbove`, the first whose string is greater.
     func lowerBound(_ bytes: [UInt8], strictlyAbove: Bool = false) -> Int {
         precondition(isSorted)
-        var low = 0
-        var high = strings.count
-        while low < high {
-            let mid = (low + high) / 2
-            let below =
-                strictlyAbove ? !bytes.lexicographicallyPrecedes(strings[mid]) : strings[mid].lexicographicallyPrecedes(bytes)
-            if below { low = mid + 1 } else { high = mid }
+        return strings.partitioningIndex { string in
+            strictlyAbove ? bytes.lexicographicallyPrecedes(string) : !string.lexicographicallyPrecedes(bytes)
         }
-        return low
     }
 
     var memoryBytes: Int { strings.reduce(0) { $0 + $1.count * 2 + 48 } }

@@ -1,3 +1,4 @@
+import Algorithms
 import QuiverCore
 
 extension Filter {
@@ -104,8 +105,7 @@ private struct BitmapEvaluator {
 
     func nullRows(_ field: Int) -> RowBitmap {
         var result = RowBitmap(count: count)
-        let nulls = columns[field].nulls
-        for row in 0..<min(count, nulls.count * 64) where nulls[row >> 6] & (1 << UInt64(row & 63)) != 0 { result.insert(row) }
+        result.insert(contentsOf: columns[field].nulls.rows.lazy.filter { $0 < count })
         return result
     }
 
@@ -182,16 +182,12 @@ private struct BitmapEvaluator {
     func rangeRows(_ column: FieldColumn, _ order: [UInt32], _ op: ComparisonOperator, _ literal: FieldValue) -> RowBitmap {
         // First position whose value is not below the literal (or, with `strictlyAbove`, is above).
         func bound(strictlyAbove: Bool) -> Int {
-            var low = 0
-            var high = order.count
-            while low < high {
-                let mid = (low + high) / 2
-                let row = Int(order[mid])
+            order.partitioningIndex { position in
+                let row = Int(position)
                 let value: FieldValue = column.type == .int64 ? .int64(column.integers[row]) : .double(column.doubles[row])
                 let o = Filter.order(value, literal) ?? 0
-                if strictlyAbove ? o <= 0 : o < 0 { low = mid + 1 } else { high = mid }
+                return strictlyAbove ? o > 0 : o >= 0
             }
-            return low
         }
         let below = bound(strictlyAbove: false)
         let through = bound(strictlyAbove: true)

@@ -83,19 +83,37 @@ public final class IVFIndex: @unchecked Sendable {
     }
 
     /// Scans the assigned lists into `accumulator`. `labels[i]` is the record id of local row i;
-    /// rows whose bit is set in `excluded` are skipped inside the scan.
+    /// rows in `excluded` are skipped inside the scan.
     public func scan(
-        assignment: IVFAssignment, labels: [UInt64], excluded: [UInt64]?, locationBase: Int64,
+        assignment: IVFAssignment, labels: [RecordID], excluded: RowBitmap?, locationBase: Int64,
         into accumulator: inout TopKAccumulator
     ) throws(QuiverError) {
-        try accumulator.scanIVF(
-            handle: handle, assignment: assignment, labels: labels, excluded: excluded, locationBase: locationBase)
+        precondition(assignment.lists.count == accumulator.queryCount * assignment.nprobe)
+        precondition(labels.count >= count)
+        try labels.withShimLabels { (labels) throws(QuiverError) in
+            try accumulator.withHeaps("IVF scan") { heaps, message, messageCapacity in
+                excluded.withShimWords { excluded in
+                    quiver_ivf_scan(
+                        handle, heaps.metric, heaps.queries, heaps.queryCount, assignment.lists, assignment.distances,
+                        Int64(assignment.nprobe), labels, locationBase, excluded, heaps.k, heaps.keys, heaps.labels,
+                        heaps.locations, heaps.sizes, message, messageCapacity)
+                }
+            }
+        }
     }
 
     /// Exact distances to chosen local rows, wherever their lists are (a filter's few passing
     /// rows). `labels[i]` is the record id of local row i.
-    public func scanRows(_ rows: [Int64], labels: [UInt64], locationBase: Int64, into accumulator: inout TopKAccumulator) throws(QuiverError) {
-        try accumulator.scanIVFRows(handle: handle, rows: rows, labels: labels, locationBase: locationBase)
+    public func scanRows(_ rows: [Int64], labels: [RecordID], locationBase: Int64, into accumulator: inout TopKAccumulator) throws(QuiverError) {
+        precondition(labels.count >= count)
+        guard !rows.isEmpty else { return }
+        try labels.withShimLabels { (labels) throws(QuiverError) in
+            try accumulator.withHeaps("IVF scan of chosen rows") { heaps, message, messageCapacity in
+                quiver_ivf_scan_rows(
+                    handle, heaps.metric, heaps.queries, heaps.queryCount, rows, Int64(rows.count), labels, locationBase, heaps.k,
+                    heaps.keys, heaps.labels, heaps.locations, heaps.sizes, message, messageCapacity)
+            }
+        }
     }
 
     /// Plain FAISS IVF search (the benchmark's baseline).

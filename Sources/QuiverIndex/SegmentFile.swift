@@ -5,8 +5,8 @@ import CLZ4
 import Foundation
 import QuiverCore
 
-/// The on-disk container of a template or an indexed segment (docs/architecture.md, "Index
-/// files").
+/// The on-disk container of an indexed segment (docs/architecture.md, "Index files"). Templates
+/// have no file of their own: an emptied clone of any segment of a generation is its template.
 ///
 ///     offset size
 ///     0      8    magic "QVSEGv01"
@@ -19,16 +19,16 @@ import QuiverCore
 ///     40     …    stored bytes (the payload, or its LZ4 block)
 ///
 /// Payload: row count n (u64 LE), n row ids (u64 LE), n record ids (u64 LE), then the FAISS index
-/// as `write_index` serialized it. A template has n = 0.
+/// as `write_index` serialized it.
 ///
 /// Files are written to a temporary name, fsynced, renamed into place and the directory fsynced,
 /// so a crash leaves either the whole file or none. Every read verifies both checksums.
 public struct SegmentFile: Sendable {
-    public var rowIDs: [UInt64]
-    public var labels: [UInt64]
+    public var rowIDs: [RowID]
+    public var labels: [RecordID]
     public var index: IVFIndex
 
-    public init(rowIDs: [UInt64], labels: [UInt64], index: IVFIndex) {
+    public init(rowIDs: [RowID], labels: [RecordID], index: IVFIndex) {
         precondition(rowIDs.count == labels.count)
         self.rowIDs = rowIDs
         self.labels = labels
@@ -44,8 +44,8 @@ public struct SegmentFile: Sendable {
         let faiss = try index.serialized()
         payload.reserveCapacity(8 + rowIDs.count * 16 + faiss.count)
         Self.append(UInt64(rowIDs.count), to: &payload)
-        for id in rowIDs { Self.append(id, to: &payload) }
-        for label in labels { Self.append(label, to: &payload) }
+        for id in rowIDs { Self.append(id.rawValue, to: &payload) }
+        for label in labels { Self.append(label.rawValue, to: &payload) }
         payload.append(contentsOf: faiss)
 
         let stored = compress ? try Self.lz4Compress(payload) : payload
@@ -99,8 +99,8 @@ public struct SegmentFile: Sendable {
         let rowCount = load(UInt64.self, payload, 0)
         guard rowCount <= UInt64(payload.count - 8) / 16 else { throw .corruption("\(path): row count \(rowCount) does not fit") }
         let n = Int(rowCount)
-        let rowIDs = (0..<n).map { load(UInt64.self, payload, 8 + $0 * 8) }
-        let labels = (0..<n).map { load(UInt64.self, payload, 8 + n * 8 + $0 * 8) }
+        let rowIDs = (0..<n).map { RowID(load(UInt64.self, payload, 8 + $0 * 8)) }
+        let labels = (0..<n).map { RecordID(load(UInt64.self, payload, 8 + n * 8 + $0 * 8)) }
         let index = try payload.withUnsafeBytes { raw in
             Result { () throws(QuiverError) in
                 try IVFIndex.deserialize(UnsafeRawBufferPointer(rebasing: raw[(8 + n * 16)...]), dimension: dimension)

@@ -4,20 +4,23 @@ import QuiverCore
 /// The best `k` hits of each of a set of queries, accumulated over any number of scans.
 ///
 /// Scores follow the metric (`l2` squared distance ascending, inner product descending) and ties
-/// are broken by the smaller label, so the result is a deterministic function of the rows scanned,
-/// whatever their order. Owns its buffers; one accumulator is used by one thread at a time.
+/// are broken by the smaller record id, so the result is a deterministic function of the rows
+/// scanned, whatever their order. Owns its buffers; one accumulator is used by one thread at a
+/// time. The scans themselves belong to the types that own the rows (`VectorBlock`, `IVFIndex`):
+/// they call the shim with the heaps that `withHeaps` lends them, so that no other type sees the
+/// accumulator's memory and no FAISS handle leaves `IVFIndex`.
 public struct TopKAccumulator: Sendable {
-    /// One result: the score, the label (record id) and the location the scan was given.
+    /// One result: the score, the record id and the location the scan was given.
     public struct Hit: Sendable, Hashable {
         public var score: Float
-        public var label: UInt64
+        public var label: RecordID
         public var location: Int64
     }
 
     public let k: Int
     public let queryCount: Int
     public let dimension: Int
-    public let metric: Int32
+    public let innerProduct: Bool
     private let queries: [Float]
     private var keys: [Float]
     private var labels: [UInt64]
@@ -32,7 +35,7 @@ public struct TopKAccumulator: Sendable {
         self.k = k
         self.dimension = dimension
         self.queryCount = queries.count / dimension
-        self.metric = innerProduct ? QUIVER_METRIC_IP : QUIVER_METRIC_L2
+        self.innerProduct = innerProduct
         self.queries = queries
         keys = Array(repeating: 0, count: queryCount * k)
         labels = Array(repeating: 0, count: queryCount * k)
@@ -40,102 +43,39 @@ public struct TopKAccumulator: Sendable {
         sizes = Array(repeating: 0, count: queryCount)
     }
 
-    /// Scans `count` rows starting at `base`. Called by `VectorBlock`, which owns the memory.
-    mutating func scan(
-        base: UnsafePointer<Float>, count: Int, labels rowLabels: UnsafePointer<UInt64>,
-        excluded: [UInt64]?, locationBase: Int64
-    ) throws(QuiverError) {
-        guard count > 0 else { return }
-        try shimCall("exact scan") { message, messageCapacity in
-            queries.withUnsafeBufferPointer { q in
-                keys.withUnsafeMutableBufferPointer { keys in
-                    labels.withUnsafeMutableBufferPointer { labels in
-                        locations.withUnsafeMutableBufferPointer { locations in
-                            sizes.withUnsafeMutableBufferPointer { sizes in
-                                withOptionalBuffer(excluded) { excluded in
-                                    quiver_topk_scan(
-                                        metric, Int64(dimension), q.baseAddress, Int64(queryCount),
-                                        base, Int64(count), rowLabels, locationBase, excluded,
-                                        Int64(k), keys.baseAddress, labels.baseAddress,
-                                        locations.baseAddress, sizes.baseAddress, message, messageCapacity)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+    /// The accumulator's queries and heaps as the shim's scan functions take them. Valid only
+    /// inside the `withHeaps` call that lends them.
+    struct Heaps {
+        let metric: Int32
+        let dimension: Int64
+        let queries: UnsafePointer<Float>?
+        let queryCount: Int64
+        let k: Int64
+        let keys: UnsafeMutablePointer<Float>?
+        let labels: UnsafeMutablePointer<UInt64>?
+        let locations: UnsafeMutablePointer<Int64>?
+        let sizes: UnsafeMutablePointer<Int64>?
     }
 
-    /// Scans the assigned lists of an IVF index. Called by `IVFIndex`, which owns the handle.
-    mutating func scanIVF(
-        handle: OpaquePointer, assignment: IVFAssignment, labels rowLabels: [UInt64], excluded: [UInt64]?,
-        locationBase: Int64
+    /// Lends the heaps to one shim scan (`body` returns the shim's status and writes its message
+    /// into the buffer it is given); a failure becomes a `QuiverError` naming `what`.
+    mutating func withHeaps(
+        _ what: String, _ body: (Heaps, UnsafeMutablePointer<CChar>, Int) -> Int32
     ) throws(QuiverError) {
-        precondition(assignment.lists.count == queryCount * assignment.nprobe)
-        try shimCall("IVF scan") { message, messageCapacity in
-            queries.withUnsafeBufferPointer { q in
-                keys.withUnsafeMutableBufferPointer { keys in
-                    labels.withUnsafeMutableBufferPointer { labels in
-                        locations.withUnsafeMutableBufferPointer { locations in
-                            sizes.withUnsafeMutableBufferPointer { sizes in
-                                withOptionalBuffer(excluded) { excluded in
-                                    quiver_ivf_scan(
-                                        handle, metric, q.baseAddress, Int64(queryCount), assignment.lists,
-                                        assignment.distances, Int64(assignment.nprobe), rowLabels, locationBase,
-                                        excluded, Int64(k), keys.baseAddress, labels.baseAddress,
-                                        locations.baseAddress, sizes.baseAddress, message, messageCapacity)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Scans chosen rows (local offsets) of a block. Called by `VectorBlock`.
-    mutating func scanRows(
-        base: UnsafePointer<Float>, rows: [Int64], labels rowLabels: UnsafePointer<UInt64>, locationBase: Int64
-    ) throws(QuiverError) {
-        guard !rows.isEmpty else { return }
-        let (metric, dimension, queryCount, k) = (metric, Int64(dimension), Int64(queryCount), Int64(k))
-        try withHeaps("exact scan of chosen rows") { q, keys, labels, locations, sizes, message, capacity in
-            quiver_topk_scan_rows(
-                metric, dimension, q, queryCount, base, rows, Int64(rows.count), rowLabels, locationBase,
-                k, keys, labels, locations, sizes, message, capacity)
-        }
-    }
-
-    /// Scans chosen rows (local ids) of an IVF segment. Called by `IVFIndex`.
-    mutating func scanIVFRows(
-        handle: OpaquePointer, rows: [Int64], labels rowLabels: [UInt64], locationBase: Int64
-    ) throws(QuiverError) {
-        guard !rows.isEmpty else { return }
-        let (metric, queryCount, k) = (metric, Int64(queryCount), Int64(k))
-        try withHeaps("IVF scan of chosen rows") { q, keys, labels, locations, sizes, message, capacity in
-            quiver_ivf_scan_rows(
-                handle, metric, q, queryCount, rows, Int64(rows.count), rowLabels, locationBase, k, keys,
-                labels, locations, sizes, message, capacity)
-        }
-    }
-
-    private mutating func withHeaps(
-        _ what: String,
-        _ body: (
-            UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<Int64>?,
-            UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<CChar>, Int
-        ) -> Int32
-    ) throws(QuiverError) {
+        let (metric, dimension, queryCount, k) =
+            (innerProduct ? QUIVER_METRIC_IP : QUIVER_METRIC_L2, Int64(dimension), Int64(queryCount), Int64(k))
         try shimCall(what) { message, messageCapacity in
-            queries.withUnsafeBufferPointer { q in
+            queries.withUnsafeBufferPointer { queries in
                 keys.withUnsafeMutableBufferPointer { keys in
                     labels.withUnsafeMutableBufferPointer { labels in
                         locations.withUnsafeMutableBufferPointer { locations in
                             sizes.withUnsafeMutableBufferPointer { sizes in
                                 body(
-                                    q.baseAddress, keys.baseAddress, labels.baseAddress, locations.baseAddress,
-                                    sizes.baseAddress, message, messageCapacity)
+                                    Heaps(
+                                        metric: metric, dimension: dimension, queries: queries.baseAddress, queryCount: queryCount,
+                                        k: k, keys: keys.baseAddress, labels: labels.baseAddress, locations: locations.baseAddress,
+                                        sizes: sizes.baseAddress),
+                                    message, messageCapacity)
                             }
                         }
                     }
@@ -149,6 +89,7 @@ public struct TopKAccumulator: Sendable {
 
     /// The hits of every query, best first. Consumes the accumulator's heaps.
     public consuming func finish() -> [[Hit]] {
+        let metric = innerProduct ? QUIVER_METRIC_IP : QUIVER_METRIC_L2
         keys.withUnsafeMutableBufferPointer { keys in
             labels.withUnsafeMutableBufferPointer { labels in
                 locations.withUnsafeMutableBufferPointer { locations in
@@ -161,13 +102,30 @@ public struct TopKAccumulator: Sendable {
         return (0..<queryCount).map { q in
             (0..<Int(sizes[q])).map { i in
                 let slot = q * k + i
-                return Hit(score: keys[slot], label: labels[slot], location: locations[slot])
+                return Hit(score: keys[slot], label: RecordID(labels[slot]), location: locations[slot])
             }
         }
     }
 }
 
-private func withOptionalBuffer<R>(_ words: [UInt64]?, _ body: (UnsafePointer<UInt64>?) -> R) -> R {
-    guard let words else { return body(nil) }
-    return words.withUnsafeBufferPointer { body($0.baseAddress) }
+// MARK: The shim boundary
+
+// `RecordID` and `RowBitmap` words are handed to the shim as the `uint64_t` arrays it reads;
+// `RecordID` is a struct around one `UInt64`, so its array has the layout of a `[UInt64]`.
+
+extension Array where Element == RecordID {
+    /// The record ids as the shim's `labels` argument.
+    func withShimLabels<R>(_ body: (UnsafePointer<UInt64>?) throws(QuiverError) -> R) throws(QuiverError) -> R {
+        try withUnsafeBufferPointer { (ids) throws(QuiverError) -> R in
+            try ids.withMemoryRebound(to: UInt64.self) { (words) throws(QuiverError) -> R in try body(words.baseAddress) }
+        }
+    }
+}
+
+extension Optional where Wrapped == RowBitmap {
+    /// The rows to skip as the shim's `excluded` argument (NULL for none).
+    func withShimWords<R>(_ body: (UnsafePointer<UInt64>?) -> R) -> R {
+        guard let bitmap = self else { return body(nil) }
+        return bitmap.words.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
 }

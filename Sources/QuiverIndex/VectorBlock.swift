@@ -20,8 +20,8 @@ public final class VectorBlock: @unchecked Sendable {
     public let dimension: Int
     public let capacity: Int
     private let vectors: UnsafeMutablePointer<Float>
-    private let labels: UnsafeMutablePointer<UInt64>
-    private let rowIDs: UnsafeMutablePointer<UInt64>
+    private let labels: UnsafeMutablePointer<RecordID>
+    private let rowIDs: UnsafeMutablePointer<RowID>
 
     public init(dimension: Int, capacity: Int) {
         precondition(dimension > 0 && capacity > 0)
@@ -65,8 +65,8 @@ public final class VectorBlock: @unchecked Sendable {
         vector.withUnsafeBufferPointer { source in
             (vectors + row * dimension).update(from: source.baseAddress!, count: dimension)
         }
-        labels[row] = id.rawValue
-        rowIDs[row] = rowID.rawValue
+        labels[row] = id
+        rowIDs[row] = rowID
     }
 
     /// Stores one row from a buffer of raw little-endian float32 bytes, as read from storage,
@@ -75,8 +75,8 @@ public final class VectorBlock: @unchecked Sendable {
         precondition(row >= 0 && row < capacity && vectorBytes.count == dimension * 4)
         UnsafeMutableRawPointer(vectors + row * dimension).copyMemory(
             from: vectorBytes.baseAddress!, byteCount: vectorBytes.count)
-        labels[row] = id.rawValue
-        rowIDs[row] = rowID.rawValue
+        labels[row] = id
+        rowIDs[row] = rowID
     }
 
     // MARK: Reader side (rows below a published count)
@@ -86,7 +86,7 @@ public final class VectorBlock: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: vectors + row * dimension, count: dimension))
     }
 
-    public func id(at row: Int) -> RecordID { RecordID(labels[row]) }
+    public func id(at row: Int) -> RecordID { labels[row] }
 
     /// Runs `body` over the first `count` vectors, row-major (for index builds: the block is
     /// sealed, so these rows do not change).
@@ -96,28 +96,51 @@ public final class VectorBlock: @unchecked Sendable {
     }
 
     /// The record ids and row ids of the first `count` rows.
-    public func ids(count: Int) -> (labels: [UInt64], rowIDs: [UInt64]) {
-        (Array(UnsafeBufferPointer(start: labels, count: count)), Array(UnsafeBufferPointer(start: rowIDs, count: count)))
+    public func ids(count: Int) -> (labels: [RecordID], rowIDs: [RowID]) {
+        precondition(count <= capacity)
+        return (Array(UnsafeBufferPointer(start: labels, count: count)), Array(UnsafeBufferPointer(start: rowIDs, count: count)))
     }
 
-    public func rowID(at row: Int) -> RowID { RowID(rowIDs[row]) }
+    public func rowID(at row: Int) -> RowID { rowIDs[row] }
 
-    /// Scans the first `count` rows into `accumulator`, skipping rows whose bit is set in
-    /// `excluded`. Locations reported back are `locationBase + row`.
+    /// Scans the first `count` rows into `accumulator`, skipping the rows in `excluded`.
+    /// Locations reported back are `locationBase + row`.
     public func scan(
-        count: Int, excluded: [UInt64]?, locationBase: Int64, into accumulator: inout TopKAccumulator
+        count: Int, excluded: RowBitmap?, locationBase: Int64, into accumulator: inout TopKAccumulator
     ) throws(QuiverError) {
         precondition(count <= capacity)
-        precondition(excluded.map { $0.count * 64 >= count } ?? true)
-        try accumulator.scan(
-            base: UnsafePointer(vectors), count: count, labels: UnsafePointer(labels),
-            excluded: excluded, locationBase: locationBase)
+        precondition(excluded.map { $0.words.count * 64 >= count } ?? true)
+        guard count > 0 else { return }
+        try withShimLabels { (labels) throws(QuiverError) in
+            try accumulator.withHeaps("exact scan") { heaps, message, messageCapacity in
+                excluded.withShimWords { excluded in
+                    quiver_topk_scan(
+                        heaps.metric, heaps.dimension, heaps.queries, heaps.queryCount, vectors, Int64(count), labels,
+                        locationBase, excluded, heaps.k, heaps.keys, heaps.labels, heaps.locations, heaps.sizes, message,
+                        messageCapacity)
+                }
+            }
+        }
     }
 
     /// Scans only the given rows (ascending local offsets below the published count): a
     /// filter's passing rows.
     public func scanRows(_ rows: [Int64], locationBase: Int64, into accumulator: inout TopKAccumulator) throws(QuiverError) {
         precondition(rows.allSatisfy { $0 >= 0 && $0 < capacity })
-        try accumulator.scanRows(base: UnsafePointer(vectors), rows: rows, labels: UnsafePointer(labels), locationBase: locationBase)
+        guard !rows.isEmpty else { return }
+        try withShimLabels { (labels) throws(QuiverError) in
+            try accumulator.withHeaps("exact scan of chosen rows") { heaps, message, messageCapacity in
+                quiver_topk_scan_rows(
+                    heaps.metric, heaps.dimension, heaps.queries, heaps.queryCount, vectors, rows, Int64(rows.count), labels,
+                    locationBase, heaps.k, heaps.keys, heaps.labels, heaps.locations, heaps.sizes, message, messageCapacity)
+            }
+        }
+    }
+
+    /// The record ids as the shim's `labels` argument (`RecordID` is one `UInt64`).
+    private func withShimLabels<R>(_ body: (UnsafePointer<UInt64>) throws(QuiverError) -> R) throws(QuiverError) -> R {
+        try labels.withMemoryRebound(to: UInt64.self, capacity: capacity) { (ids) throws(QuiverError) -> R in
+            try body(UnsafePointer(ids))
+        }
     }
 }

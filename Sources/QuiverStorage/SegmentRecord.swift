@@ -11,10 +11,9 @@ public struct SegmentRecord: Sendable, Hashable, Codable {
     public var checksum: UInt32
     /// Rows in the index, deleted ones included.
     public var rows: Int
-    /// Inclusive row-id ranges whose rows belong to the segment, ascending. Row ids only grow and
-    /// a segment is sealed from consecutive rows, so a few ranges describe any segment; they say
-    /// which rows to rebuild from when the file is missing or corrupt.
-    public var rowRanges: [[UInt64]]
+    /// The row-id ranges whose rows belong to the segment, ascending: they say which rows to
+    /// rebuild from when the file is missing or corrupt.
+    public var rowRanges: [RowRange]
     /// The template (quantizer generation) the segment was built from.
     public var template: UInt32
     public var createdAtMilliseconds: Int64
@@ -22,7 +21,7 @@ public struct SegmentRecord: Sendable, Hashable, Codable {
     public var buildMilliseconds: Int64
 
     public init(
-        id: SegmentID, file: String, checksum: UInt32, rows: Int, rowRanges: [[UInt64]], template: UInt32,
+        id: SegmentID, file: String, checksum: UInt32, rows: Int, rowRanges: [RowRange], template: UInt32,
         createdAtMilliseconds: Int64, indexedAtMilliseconds: Int64, buildMilliseconds: Int64
     ) {
         self.id = id
@@ -38,7 +37,7 @@ public struct SegmentRecord: Sendable, Hashable, Codable {
 
     /// Whether a row id falls in the segment's ranges.
     public func contains(_ row: RowID) -> Bool {
-        rowRanges.contains { $0[0] <= row.rawValue && row.rawValue <= $0[1] }
+        rowRanges.contains { $0.contains(row) }
     }
 }
 

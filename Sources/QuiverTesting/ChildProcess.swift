@@ -64,17 +64,29 @@ public final class ChildProcess: Sendable {
 
     /// Waits until stdout has a line starting with `prefix` and returns the rest of that line.
     public func waitForLine(startingWith prefix: String, timeout: Duration = .seconds(60)) async throws -> String {
-        let started = ContinuousClock.now
-        while ContinuousClock.now - started < timeout {
-            if let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
-                return String(line.dropFirst(prefix.count))
+        try await waitForLine(in: .stdout, timeout: timeout, "'\(prefix)'") { $0.hasPrefix(prefix) }.dropFirst(prefix.count).description
+    }
+
+    public enum Stream: Sendable { case stdout, stderr }
+
+    /// Waits until `stream` has a line for which `matches` holds and returns it; fails when the
+    /// process exits first or `timeout` passes.
+    public func waitForLine(
+        in stream: Stream, timeout: Duration = .seconds(60), _ what: String, where matches: (Substring) -> Bool
+    ) async throws -> Substring {
+        var found: Substring?
+        do {
+            try await waitUntil("\(executable.lastPathComponent) to print \(what)", timeout: timeout, interval: .milliseconds(5)) {
+                found = (stream == .stdout ? stdout : stderr).split(separator: "\n").first(where: matches)
+                return found != nil || (!process.isRunning && stdoutCollector.finished && stderrCollector.finished)
             }
-            guard process.isRunning else {
-                throw ChildProcessError("\(executable.lastPathComponent) exited before printing '\(prefix)': \(stderr)")
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        } catch let error as WaitTimedOut {
+            throw ChildProcessError("\(error): \(stderr)")
         }
-        throw ChildProcessError("\(executable.lastPathComponent) did not print '\(prefix)' within \(timeout): \(stderr)")
+        guard let found else {
+            throw ChildProcessError("\(executable.lastPathComponent) exited before printing \(what): \(stderr)")
+        }
+        return found
     }
 
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
@@ -83,12 +95,8 @@ public final class ChildProcess: Sendable {
     /// (or the signal number for a killed process, with `signaled` true).
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> (status: Int32, signaled: Bool) {
-        let started = ContinuousClock.now
-        while process.isRunning || !stdoutCollector.finished || !stderrCollector.finished {
-            guard ContinuousClock.now - started < timeout else {
-                throw ChildProcessError("\(executable.lastPathComponent) still running after \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(2))
+        try await waitUntil("\(executable.lastPathComponent) to exit", timeout: timeout) {
+            !process.isRunning && stdoutCollector.finished && stderrCollector.finished
         }
         return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
     }

@@ -8,9 +8,9 @@ struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Back up the whole database while the server keeps serving (admin role).",
         discussion: """
-            The server writes the backup to DEST on its own machine: a RocksDB checkpoint (every \\
-            collection at one instant) and the index files it names, each verified as it is \\
-            copied. DEST must not exist or be empty. Restore it with `quiver restore DEST \\
+            The server writes the backup to DEST on its own machine: a RocksDB checkpoint (every \
+            collection at one instant) and the index files it names, each verified as it is \
+            copied. DEST must not exist or be empty. Restore it with `quiver restore DEST \
             --data-dir DIR` while no server uses DIR (docs/operations.md).
             """)
 
@@ -27,9 +27,9 @@ struct Restore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a servable database from a backup, verifying it (offline).",
         discussion: """
-            Copies the backup into --data-dir (which must not exist or be empty) and verifies it: \\
-            every index file against its manifest checksum, every stored row by a full scan. On \\
-            any failure the directory is removed again and the command exits non-zero. Then \\
+            Copies the backup into --data-dir (which must not exist or be empty) and verifies it: \
+            every index file against its manifest checksum, every stored row by a full scan. On \
+            any failure the directory is removed again and the command exits non-zero. Then \
             `quiver serve --data-dir DIR` serves it.
             """)
 

@@ -2,11 +2,17 @@ import ArgumentParser
 import Foundation
 import QuiverClient
 import QuiverCore
+import QuiverEngine
 
 struct CollectionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collection",
         abstract: "Create, list, describe and drop collections.",
+        discussion: """
+            Through a server by default (--server); with --data-dir DIR on a stopped database, in \
+            this process (for example to create a collection before an offline `quiver import \
+            --data-dir`). A database a server holds is refused with databaseLocked.
+            """,
         subcommands: [Create.self, List.self, Describe.self, Drop.self])
 
     struct Create: AsyncParsableCommand {
@@ -50,6 +56,7 @@ struct CollectionCommand: AsyncParsableCommand {
         var compressFiles = false
 
         @OptionGroup var client: ClientOptions
+        @OptionGroup var offline: OfflineOptions
 
         func run() async throws {
             guard let metric = Metric(rawValue: metric) else {
@@ -60,10 +67,9 @@ struct CollectionCommand: AsyncParsableCommand {
             let index = IndexSettings(
                 codes: codes, nlist: nlist, nprobe: nprobe, segmentRows: segmentRows, sealAfterSeconds: sealAfter,
                 compressFiles: compressFiles)
-            let info = try await client.run {
-                try await $0.createCollection(
-                    CollectionSchema(name: name, dimension: dimension, metric: metric, fields: fieldSchemas, index: index))
-            }
+            let schema = CollectionSchema(name: name, dimension: dimension, metric: metric, fields: fieldSchemas, index: index)
+            let info = try await offline.run(
+                client, offline: { try await $0.createCollection(schema) }, online: { try await $0.createCollection(schema) })
             if client.json { client.print(CollectionFormat.json(info)) } else { print("created collection \(info.name)") }
         }
 
@@ -81,9 +87,10 @@ struct CollectionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the collections.")
 
         @OptionGroup var client: ClientOptions
+        @OptionGroup var offline: OfflineOptions
 
         func run() async throws {
-            let infos = try await client.run { try await $0.listCollections() }
+            let infos = try await offline.run(client, offline: { try $0.listCollections() }, online: { try await $0.listCollections() })
             if client.json {
                 client.print(.array(infos.map(CollectionFormat.json)))
                 return
@@ -102,9 +109,11 @@ struct CollectionCommand: AsyncParsableCommand {
 
         @Argument var name: String
         @OptionGroup var client: ClientOptions
+        @OptionGroup var offline: OfflineOptions
 
         func run() async throws {
-            let info = try await client.run { try await $0.describeCollection(name) }
+            let info = try await offline.run(
+                client, offline: { try $0.describeCollection(name) }, online: { try await $0.describeCollection(name) })
             if client.json {
                 client.print(CollectionFormat.json(info))
                 return
@@ -137,9 +146,10 @@ struct CollectionCommand: AsyncParsableCommand {
 
         @Argument var name: String
         @OptionGroup var client: ClientOptions
+        @OptionGroup var offline: OfflineOptions
 
         func run() async throws {
-            try await client.run { try await $0.dropCollection(name) }
+            try await offline.run(client, offline: { try await $0.dropCollection(name) }, online: { try await $0.dropCollection(name) })
             if client.json { client.print(.object([("dropped", .string(name))])) } else { print("dropped collection \(name)") }
         }
     }

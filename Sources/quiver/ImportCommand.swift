@@ -3,7 +3,6 @@ import Foundation
 import QuiverClient
 import QuiverCore
 import QuiverEngine
-import QuiverIndex
 import Synchronization
 
 /// `quiver import`: bulk loading, online through a server or offline into a stopped database.
@@ -11,23 +10,25 @@ struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bulk-load files into a collection, through a server or straight into a stopped database.",
         discussion: """
-            Formats: .fvecs / .ivecs / .bvecs (ANN benchmark vectors), .npy (2-D float32) — ids from \\
-            --ids (.ivecs or .npy) or 0..n-1 — .jsonl ({"id", "vector", "fields"} per line) and .csv \\
-            (header with "id", "vector" as [x, y, ...], and field columns; empty cells are null, tags \\
+            Formats: .fvecs / .ivecs / .bvecs (ANN benchmark vectors), .npy (2-D float32) — ids from \
+            --ids (.ivecs or .npy) or 0..n-1 — .jsonl ({"id", "vector", "fields"} per line) and .csv \
+            (header with "id", "vector" as [x, y, ...], and field columns; empty cells are null, tags \
             a JSON array).
 
-            Online (default): batches go to the server as Upsert calls, --pipeline of them in flight; \\
-            each is atomic. With --resume FILE the position after the last acknowledged batch is \\
-            kept in FILE; run the same command again after an interruption and it continues from \\
-            there (ids are upserts, so a batch sent twice is not duplicated). The file is removed \\
+            Online (default): batches go to the server as Upsert calls, --pipeline of them in flight; \
+            each is atomic. With --resume FILE the position after the last acknowledged batch is \
+            kept in FILE; run the same command again after an interruption and it continues from \
+            there (ids are upserts, so a batch sent twice is not duplicated). The file is removed \
             when the import completes.
 
-            Offline (--data-dir DIR): writes straight into the database through the engine in this \\
-            process, the WAL unsynced until the end, then seals the last segment and waits until \\
-            every segment is indexed. Refused while a server (or anything) holds the database.
+            Offline (--data-dir DIR): writes straight into the database through the engine in this \
+            process, the WAL unsynced until the end, then seals the last segment and waits until \
+            every segment is indexed. Refused while a server (or anything) holds the database. \
+            The collection must exist: `quiver collection create ... --data-dir DIR` makes it \
+            offline too.
 
-            Bad rows (wrong dimension, NaN, bad JSON or CSV) are reported with file, line or row \\
-            and reason. --on-error abort (default) stops before sending the batch that holds the \\
+            Bad rows (wrong dimension, NaN, bad JSON or CSV) are reported with file, line or row \
+            and reason. --on-error abort (default) stops before sending the batch that holds the \
             first one (earlier batches stay imported); skip reports each and imports the rest.
             """)
 
@@ -62,11 +63,6 @@ struct Import: AsyncParsableCommand {
         guard ids == nil || files.count == 1 else { throw ValidationError("--ids goes with a single vector file") }
     }
 
-    /// The default batch: per-call costs dominate small batches (1,000 rows of 128 floats
-    /// through the server: 84,000 rows/s; 5,000: 118,000 — docs/benchmarks.md, "Bulk import"),
-    /// and about 8 MiB keeps a batch far below the server's message limit at any dimension.
-    static func defaultBatchSize(dimension: Int) -> Int { max(1, min(5_000, (8 << 20) / (dimension * 4 + 64))) }
-
     /// Where an import stands: the next row to send, as file index and row within the file.
     struct Checkpoint: Codable, Equatable {
         var files: [String]
@@ -92,38 +88,22 @@ struct Import: AsyncParsableCommand {
         }
         let summary: Checkpoint
         if let dataDir {
-            // As in `quiver serve`: FAISS and OpenBLAS one thread each (their idle OpenMP threads
-            // spin and would take the writers' core).
-            ComputeThreads.configure(openMP: 1, blas: 1)
-            var options = DatabaseOptions(syncPolicy: .none, backgroundWork: false, logger: BenchCommon.quietLogger)
+            var options = DatabaseOptions(syncPolicy: .none, backgroundWork: false, logger: OfflineOptions.quietLogger)
             options.deferIndexing = true
             options.bulkLoad = true
-            let database: Database
-            do {
-                database = try await Database.open(path: dataDir, options: options)
-            } catch {
-                client.report(error)
-                throw ExitCode(1)
-            }
-            do {
+            let (loaded, acknowledged, indexed) = try await OfflineOptions.run(dataDir, options: options, report: client) { database in
                 let schema = try database.schema(of: name)
-                summary = try await load(schema: schema, from: checkpoint) { records in _ = try await database.upsert(name, records) }
+                let summary = try await load(schema: schema, from: checkpoint) { records in _ = try await database.upsert(name, records) }
                 let acknowledged = ContinuousClock.now
                 try await database.seal(name)
                 // One FAISS thread still: with two, the idle OpenMP thread spins and the builds
                 // took longer on two cores (45 s against 41 s for 1,000,000 × 128).
                 try await database.indexDeferredSegments()
                 try await database.waitForBackgroundWork()
-                try await database.close()
-                report(summary, started: started, acknowledged: acknowledged, indexed: .now)
-            } catch let error as QuiverError {
-                try? await database.close()
-                client.report(error)
-                throw ExitCode(1)
-            } catch {
-                try? await database.close()
-                throw error
+                return (summary, acknowledged, ContinuousClock.now)
             }
+            summary = loaded
+            report(summary, started: started, acknowledged: acknowledged, indexed: indexed)
         } else {
             summary = try await client.run { quiver in
                 let schema = try await quiver.describeCollection(name).schema
@@ -157,7 +137,7 @@ struct Import: AsyncParsableCommand {
         schema: CollectionSchema, from start: Checkpoint, send: @escaping @Sendable ([Record]) async throws -> Void
     ) async throws -> Checkpoint {
         let idList = try ids.map { path in try client.checked { try VectorFiles.readIDs(path) } }
-        let batchSize = self.batchSize ?? Self.defaultBatchSize(dimension: schema.dimension)
+        let batchSize = self.batchSize ?? QuiverClient.defaultBatchRecords(dimension: schema.dimension)
         let progress = ImportProgress(terminal: isatty(STDERR_FILENO) == 1, quiet: client.json)
         var checkpoint = start
         var failure: (any Error)?

@@ -27,12 +27,12 @@ struct SegmentsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "One segment with the health of its index.",
             discussion: """
-                Shows the segment's line from `segments list`, its tombstone ratio (compaction \\
-                rewrites a segment above 0.2) and, for an indexed segment, its IVF list sizes: \\
-                imbalance is the largest list over the mean (1 is balanced). --check-recall N \\
-                searches N of the segment's stored vectors through its index at the collection's \\
-                default nprobe and exactly over its vectors read from storage, and reports the \\
-                index's recall@10: a falling recall with stable data means the centroids drifted \\
+                Shows the segment's line from `segments list`, its tombstone ratio (compaction \
+                rewrites a segment above 0.2) and, for an indexed segment, its IVF list sizes: \
+                imbalance is the largest list over the mean (1 is balanced). --check-recall N \
+                searches N of the segment's stored vectors through its index at the collection's \
+                default nprobe and exactly over its vectors read from storage, and reports the \
+                index's recall@10: a falling recall with stable data means the centroids drifted \
                 from the data, and `segments rebuild` (or retraining, as the collection grows) helps.
                 """)
 

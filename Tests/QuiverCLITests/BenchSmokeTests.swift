@@ -6,7 +6,7 @@ import Testing
 /// section with its figures. (The real figures come from release builds; see docs/benchmarks.md.)
 @Suite struct BenchSmokeTests {
     @Test func benchEngineQuickRunPrintsEverySection() async throws {
-        let bench = try ChildProcess("quiver", arguments: ["bench", "engine", "--quick"])
+        let bench = try ChildProcess("quiver-bench", arguments: ["engine", "--quick"])
         let exit = try await bench.waitForExit(timeout: .seconds(600))
         let text = bench.stdout
         #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func benchServerQuickRunPrintsEverySection() async throws {
-        let bench = try ChildProcess("quiver", arguments: ["bench", "server", "--quick"])
+        let bench = try ChildProcess("quiver-bench", arguments: ["server", "--quick"])
         let exit = try await bench.waitForExit(timeout: .seconds(600))
         let text = bench.stdout
         #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
@@ -31,7 +31,7 @@ import Testing
     /// The quick IVF run: 20,000 rows in one indexed segment. The sweep ends at nprobe = nlist,
     /// where both Quiver and FAISS are exact, so both recalls must be 1.
     @Test func benchIVFQuickRunPrintsEverySection() async throws {
-        let bench = try ChildProcess("quiver", arguments: ["bench", "ivf", "--quick"])
+        let bench = try ChildProcess("quiver-bench", arguments: ["ivf", "--quick"])
         let exit = try await bench.waitForExit(timeout: .seconds(600))
         let text = bench.stdout
         #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
@@ -50,7 +50,7 @@ import Testing
     /// background on the rows present at that moment, and where the planner picks IVF at
     /// nprobe 16 a query can miss a neighbour (0.9975 at 10% in one loaded CI run).
     @Test func benchFilterQuickRunPrintsEverySection() async throws {
-        let bench = try ChildProcess("quiver", arguments: ["bench", "filter", "--quick", "--calibrate"])
+        let bench = try ChildProcess("quiver-bench", arguments: ["filter", "--quick", "--calibrate"])
         let exit = try await bench.waitForExit(timeout: .seconds(600))
         let text = bench.stdout
         #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func benchImportQuickRunPrintsBothPaths() async throws {
-        let bench = try ChildProcess("quiver", arguments: ["bench", "import", "--quick"])
+        let bench = try ChildProcess("quiver-bench", arguments: ["import", "--quick"])
         let exit = try await bench.waitForExit(timeout: .seconds(600))
         let text = bench.stdout
         #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")

@@ -1,6 +1,7 @@
 import Foundation
 import QuiverClient
 import QuiverCore
+import QuiverServerTesting
 import QuiverTesting
 import QuiverWire
 import Testing
@@ -190,13 +191,11 @@ import Testing
         run = try await Self.quiver(["upsert", "ivf", files.child("v.fvecs"), "--batch-size", "250"] + s)
         #expect(run.status == 0, "\(run.stderr)")
         var described: [String: Any] = [:]
-        let started = ContinuousClock.now
-        repeat {
+        try await waitUntil("the background work of ivf to end", timeout: .seconds(120), interval: .milliseconds(100)) {
             run = try await Self.quiver(["collection", "describe", "ivf", "--json"] + s)
             described = try #require(try run.json() as? [String: Any])
-            if described["pending"] as? Bool == false { break }
-            try await Task.sleep(for: .milliseconds(100))
-        } while ContinuousClock.now - started < .seconds(120)
+            return described["pending"] as? Bool == false
+        }
         #expect(described["pending"] as? Bool == false)
         #expect(described["rows"] as? Int == 1_300)
         let segments = try #require(described["segments"] as? [String: Int])
@@ -415,5 +414,22 @@ import Testing
         // Nothing listens on port 1 of the loopback address.
         let run = try await Self.quiver(["health", "--server", "127.0.0.1:1", "--timeout", "5"])
         #expect(run.status == 1 && run.stderr.hasPrefix("error:"), "\(run.stderr)")
+    }
+
+    /// Every verb's `--help` reads as prose: no line ends in a stray backslash (a multi-line
+    /// string literal's escaped line continuation), and the text names the verb.
+    @Test func helpTextsHaveNoStrayBackslashes() async throws {
+        let verbs: [[String]] = [
+            [], ["serve"], ["health"], ["collection"], ["collection", "create"], ["collection", "list"], ["collection", "describe"],
+            ["collection", "drop"], ["upsert"], ["search"], ["get"], ["delete"], ["count"], ["segments"], ["segments", "list"],
+            ["segments", "show"], ["segments", "seal"], ["segments", "compact"], ["segments", "rebuild"], ["stats"], ["import"], ["backup"], ["restore"],
+        ]
+        for verb in verbs {
+            let run = try await Self.quiver(verb + ["--help"])
+            #expect(run.status == 0, "quiver \(verb.joined(separator: " ")) --help: \(run.stderr)")
+            #expect(run.stdout.contains("USAGE: quiver"), "quiver \(verb.joined(separator: " ")) --help")
+            let stray = run.lines.filter { $0.hasSuffix("\\") || $0.contains("\\ ") }
+            #expect(stray.isEmpty, "quiver \(verb.joined(separator: " ")) --help: \(stray)")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import QuiverClient
 import QuiverCore
+import QuiverServerTesting
 import QuiverTesting
 import Testing
 
@@ -114,16 +115,13 @@ import Testing
         let child = try ChildProcess("quiver", arguments: arguments)
         // Kill it once a few batches are acknowledged.
         var killedAt = 0
-        let started = ContinuousClock.now
-        while ContinuousClock.now - started < .seconds(60) {
-            if let data = FileManager.default.contents(atPath: checkpoint),
+        try await waitUntil("a checkpoint with 5,000 rows imported", interval: .milliseconds(1)) {
+            guard let data = FileManager.default.contents(atPath: checkpoint),
                 let saved = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let imported = saved["imported"] as? Int, imported >= 5_000
-            {
-                child.signal(SIGKILL)
-                killedAt = imported
-                break
-            }
-            try await Task.sleep(for: .milliseconds(5))
+            else { return false }
+            child.signal(SIGKILL)
+            killedAt = imported
+            return true
         }
         _ = try await child.waitForExit()
         #expect(killedAt >= 5_000 && killedAt < total, "killed after \(killedAt) rows")
@@ -163,5 +161,41 @@ import Testing
             #expect(info.rows == 1_000 && info.segments.allSatisfy { $0.phase == .indexed } && info.segments.count == 4, "\(info.segments)")
         }
         _ = try await server.stop()
+    }
+
+    /// A new database, offline from end to end: `collection create --data-dir` makes the
+    /// collection without a server, `import --data-dir` loads it, the `collection` verbs read it
+    /// back offline, and a server started afterwards serves exactly that. While a server holds the
+    /// directory the offline verbs are refused.
+    @Test func offlineCollectionVerbsNeedNoServer() async throws {
+        let data = TemporaryDirectory()
+        let files = TemporaryDirectory()
+        try CLITests.writeFvecs((0..<600).map { Self.vector($0) }, to: files.child("v.fvecs"))
+        var run = try await CLITests.quiver(
+            ["collection", "create", "o", "--dim", "4", "--metric", "l2", "--segment-rows", "256", "--data-dir", data.path])
+        #expect(run.status == 0 && run.stdout.contains("created collection o"), "\(run.stderr)")
+        run = try await CLITests.quiver(["import", "o", files.child("v.fvecs"), "--data-dir", data.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        run = try await CLITests.quiver(["collection", "describe", "o", "--data-dir", data.path, "--json"])
+        let described = try #require(try run.json() as? [String: Any], "\(run.stderr)")
+        #expect(described["rows"] as? Int == 600 && described["dimension"] as? Int == 4)
+        run = try await CLITests.quiver(["collection", "list", "--data-dir", data.path])
+        #expect(run.status == 0 && run.lines.count == 2 && run.lines[1].hasPrefix("o "), "\(run.stdout)")
+
+        let server = try await TestServer(dataDirectory: data)
+        try await server.withClient { client async throws in
+            let info = try await client.describeCollection("o")
+            #expect(info.rows == 600 && info.segments.map(\.phase) == [.indexed, .indexed, .indexed], "\(info.segments)")
+            let hits = try await client.search("o", queries: [Self.vector(5)], k: 1)
+            #expect(hits[0].first?.id == 5)
+        }
+        run = try await CLITests.quiver(["collection", "drop", "o", "--data-dir", data.path])
+        #expect(run.status != 0 && run.stderr.contains("in use by another process"), "\(run.stderr)")
+        _ = try await server.stop()
+        run = try await CLITests.quiver(["collection", "drop", "o", "--data-dir", data.path])
+        #expect(run.status == 0 && run.stdout.contains("dropped collection o"), "\(run.stderr)")
+        run = try await CLITests.quiver(["collection", "list", "--data-dir", data.path, "--json"])
+        let listed = try run.json() as? [Any]
+        #expect(run.status == 0 && listed?.isEmpty == true, "\(run.stdout)")
     }
 }

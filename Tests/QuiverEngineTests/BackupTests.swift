@@ -58,11 +58,12 @@ import Testing
                     progress.acked.store(b, ordering: .relaxed)
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // The backup starts while the writer is under way, and the writer goes on after it.
+            try await waitUntil("three batches written before the backup") { progress.acked.load(ordering: .relaxed) >= 13 }
             before = progress.acked.load(ordering: .relaxed)
             let summary = try await db.backup(to: backups.child("one"))
             after = progress.acked.load(ordering: .relaxed)
-            try await Task.sleep(for: .milliseconds(200))
+            try await waitUntil("three batches written after the backup") { progress.acked.load(ordering: .relaxed) >= after + 3 }
             progress.stop.store(true, ordering: .relaxed)
             try await writer.value
             #expect(summary.collections == 1 && summary.segmentFiles > 0 && summary.bytes > 0, "\(summary)")

@@ -6,10 +6,10 @@ import Testing
 
 @Suite struct IVFIndexTests {
     /// Naive ranking as in TopKScanTests: (score, label) best first, excluded rows skipped.
-    func naive(_ queries: [Float], _ base: [Float], labels: [UInt64], d: Int, k: Int, ip: Bool, excluded: Set<Int>) -> [[UInt64]] {
+    func naive(_ queries: [Float], _ base: [Float], labels: [RecordID], d: Int, k: Int, ip: Bool, excluded: Set<Int>) -> [[RecordID]] {
         let nb = base.count / d
         return (0..<(queries.count / d)).map { q in
-            var hits: [(Double, UInt64)] = []
+            var hits: [(Double, RecordID)] = []
             for i in 0..<nb where !excluded.contains(i) {
                 var s = 0.0
                 for j in 0..<d {
@@ -23,10 +23,10 @@ import Testing
         }
     }
 
-    func bitmap(_ excluded: Set<Int>, count: Int) -> [UInt64] {
-        var words = [UInt64](repeating: 0, count: (count + 63) / 64)
-        for i in excluded { words[i >> 6] |= 1 << UInt64(i & 63) }
-        return words
+    func bitmap(_ excluded: Set<Int>, count: Int) -> RowBitmap {
+        var rows = RowBitmap(count: count)
+        rows.insert(contentsOf: excluded)
+        return rows
     }
 
     /// With nprobe = nlist every list is scanned: IVF-Flat must equal exact search, ties included.
@@ -36,7 +36,7 @@ import Testing
         var rng = SeededRandom(seed: 8)
         let n = 3_000
         let base = (0..<(n * d)).map { _ in Float(Int.random(in: -3...3, using: &rng)) }
-        let labels = (0..<n).map { UInt64($0) * 31 % 4_099 }
+        let labels = (0..<n).map { RecordID(UInt64($0) * 31 % 4_099) }
         let excluded = Set((0..<n).filter { _ in Int.random(in: 0..<8, using: &rng) == 0 })
         let template = try IVFIndex.train(
             innerProduct: ip, dimension: d, nlist: 32, codes: .flat, spherical: false, vectors: base, iterations: 10, seed: 1)
@@ -98,9 +98,9 @@ import Testing
         let queries = data.points(count: 5, stream: 1)
         let assignment = try template.assign(queries: queries, nprobe: 64)
         var merged = TopKAccumulator(queries: queries, dimension: d, k: 10, innerProduct: false)
-        try first.scan(assignment: assignment, labels: (0..<2_000).map(UInt64.init), excluded: nil, locationBase: 0, into: &merged)
-        try second.scan(assignment: assignment, labels: (2_000..<4_000).map(UInt64.init), excluded: nil, locationBase: 1 << 32, into: &merged)
-        let want = naive(queries, base, labels: (0..<4_000).map(UInt64.init), d: d, k: 10, ip: false, excluded: [])
+        try first.scan(assignment: assignment, labels: (0..<2_000).map { RecordID(UInt64($0)) }, excluded: nil, locationBase: 0, into: &merged)
+        try second.scan(assignment: assignment, labels: (2_000..<4_000).map { RecordID(UInt64($0)) }, excluded: nil, locationBase: 1 << 32, into: &merged)
+        let want = naive(queries, base, labels: (0..<4_000).map { RecordID(UInt64($0)) }, d: d, k: 10, ip: false, excluded: [])
         #expect(merged.finish().map { $0.map(\.label) } == want)
     }
 
@@ -117,8 +117,8 @@ import Testing
         let queries = Array(base[0..<(50 * d)])
         let assignment = try template.assign(queries: queries, nprobe: 8)
         var accumulator = TopKAccumulator(queries: queries, dimension: d, k: 10, innerProduct: false)
-        try segment.scan(assignment: assignment, labels: (0..<6_000).map(UInt64.init), excluded: nil, locationBase: 0, into: &accumulator)
-        let found = accumulator.finish().enumerated().filter { q, hits in hits.contains { $0.label == UInt64(q) } }.count
+        try segment.scan(assignment: assignment, labels: (0..<6_000).map { RecordID(UInt64($0)) }, excluded: nil, locationBase: 0, into: &accumulator)
+        let found = accumulator.finish().enumerated().filter { q, hits in hits.contains { $0.label == RecordID(UInt64(q)) } }.count
         #expect(found >= 45, "\(codes): found itself in \(found) of 50")
     }
 

@@ -20,7 +20,7 @@ import Testing
         let index = try template.emptyClone()
         try vectors.withUnsafeBufferPointer { try index.add($0, ids: (0..<Int64(n)).map { $0 }) }
         let path = directory.path + "/0.ivf"
-        _ = try SegmentFile(rowIDs: (0..<UInt64(n)).map { $0 + 10 }, labels: (0..<UInt64(n)).map { $0 * 3 }, index: index)
+        _ = try SegmentFile(rowIDs: (0..<UInt64(n)).map { RowID($0 + 10) }, labels: (0..<UInt64(n)).map { RecordID($0 * 3) }, index: index)
             .write(to: path, compress: compress)
         return (path, [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
     }
@@ -42,7 +42,7 @@ import Testing
         let dir = TemporaryDirectory()
         let (path, bytes) = try Self.writeSegment(in: dir, compress: compress)
         let (file, checksum) = try SegmentFile.read(from: path, dimension: Self.dimension)
-        #expect(file.rowIDs.first == 10 && file.labels.last == 299 * 3 && file.index.count == 300)
+        #expect(file.rowIDs.first == 10 && file.labels.last == RecordID(299 * 3) && file.index.count == 300)
         #expect(checksum == bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 32, as: UInt32.self)) })
     }
 

@@ -8,12 +8,12 @@ import Testing
 @Suite struct TopKScanTests {
     /// Naive ranking: (score, label) best first, with excluded rows skipped.
     func naive(
-        queries: [Float], base: [Float], labels: [UInt64], dimension d: Int, k: Int, ip: Bool, excluded: Set<Int>
-    ) -> [[(score: Double, label: UInt64)]] {
+        queries: [Float], base: [Float], labels: [RecordID], dimension d: Int, k: Int, ip: Bool, excluded: Set<Int>
+    ) -> [[(score: Double, label: RecordID)]] {
         let nq = queries.count / d
         let nb = base.count / d
         return (0..<nq).map { q in
-            var hits: [(score: Double, label: UInt64)] = []
+            var hits: [(score: Double, label: RecordID)] = []
             for i in 0..<nb where !excluded.contains(i) {
                 var s = 0.0
                 for j in 0..<d {
@@ -28,7 +28,7 @@ import Testing
     }
 
     func scan(
-        queries: [Float], base: [Float], labels: [UInt64], dimension d: Int, k: Int, ip: Bool, excluded: Set<Int>,
+        queries: [Float], base: [Float], labels: [RecordID], dimension d: Int, k: Int, ip: Bool, excluded: Set<Int>,
         blockRows: Int
     ) throws -> [[TopKAccumulator.Hit]] {
         var accumulator = TopKAccumulator(queries: queries, dimension: d, k: k, innerProduct: ip)
@@ -39,15 +39,15 @@ import Testing
         while start < nb {
             let count = min(blockRows, nb - start)
             let block = VectorBlock(dimension: d, capacity: blockRows)
-            var words = [UInt64](repeating: 0, count: (blockRows + 63) / 64)
+            var skipped = RowBitmap(count: blockRows)
             for r in 0..<count {
                 block.write(
-                    row: r, id: RecordID(labels[start + r]), rowID: RowID(UInt64(start + r)),
+                    row: r, id: labels[start + r], rowID: RowID(UInt64(start + r)),
                     vector: Array(base[((start + r) * d)..<((start + r + 1) * d)]))
-                if excluded.contains(start + r) { words[r >> 6] |= 1 << UInt64(r & 63) }
+                if excluded.contains(start + r) { skipped.insert(r) }
             }
             try block.scan(
-                count: count, excluded: excluded.isEmpty ? nil : words, locationBase: Int64(blockIndex) << 32,
+                count: count, excluded: excluded.isEmpty ? nil : skipped, locationBase: Int64(blockIndex) << 32,
                 into: &accumulator)
             start += count
             blockIndex += 1
@@ -63,7 +63,7 @@ import Testing
         let nb = 700
         let base = (0..<(nb * dimension)).map { _ in Float(Int.random(in: -3...3, using: &rng)) }
         // Labels shuffled so that tie order is not row order.
-        let labels = (0..<nb).map { UInt64($0) * 7919 % 10_007 }
+        let labels = (0..<nb).map { RecordID(UInt64($0) * 7919 % 10_007) }
         let excluded = Set((0..<nb).filter { _ in Int.random(in: 0..<10, using: &rng) == 0 })
         for nq in [1, 5, 19, 20, 45] {
             let queries = (0..<(nq * dimension)).map { _ in Float(Int.random(in: -3...3, using: &rng)) }
@@ -86,7 +86,7 @@ import Testing
     @Test func locationsPointBackToTheRow() throws {
         let d = 4
         let base: [Float] = (0..<40).map(Float.init)
-        let labels: [UInt64] = (0..<10).map { 100 + UInt64($0) }
+        let labels: [RecordID] = (0..<10).map { RecordID(100 + UInt64($0)) }
         let got = try scan(
             queries: Array(base[(6 * d)..<(7 * d)]), base: base, labels: labels, dimension: d, k: 3, ip: false,
             excluded: [], blockRows: 4)
@@ -100,7 +100,7 @@ import Testing
         let d = 96
         let data = ClusteredDataset(dimension: d, clusters: 10, seed: 5)
         let base = data.points(count: 3000, stream: 0)
-        let labels = (0..<3000).map { UInt64($0) }
+        let labels = (0..<3000).map { RecordID(UInt64($0)) }
         for nq in [3, 64] {
             let queries = data.points(count: nq, stream: 1)
             for ip in [false, true] {

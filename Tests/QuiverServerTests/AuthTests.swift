@@ -3,6 +3,7 @@ import QuiverClient
 import QuiverCore
 @testable import QuiverServer
 import QuiverWire
+import QuiverServerTesting
 import QuiverTesting
 import Testing
 

@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2Posix
 import QuiverClient
 import QuiverCore
 import QuiverProto
+import QuiverServerTesting
 import QuiverTesting
 import QuiverWire
 import Testing

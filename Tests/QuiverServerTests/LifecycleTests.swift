@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import QuiverClient
 import QuiverCore
+import QuiverServerTesting
 import QuiverTesting
 import Testing
 
@@ -45,8 +46,8 @@ import Glibc
             }
             // Kill while writes flow: after this round's first acknowledgement (however slow the
             // machine is), then at a random moment.
-            let waited = ContinuousClock.now
-            while progress.count == 0, ContinuousClock.now - waited < .seconds(60) { try await Task.sleep(for: .milliseconds(2)) }
+            try await waitUntil("round \(round)'s first acknowledged batch") { progress.count > 0 }
+            // The kill's moment within the writes is random on purpose (not a wait for anything).
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...250, using: &rng)))
             try await server.kill()
             acknowledged = await writer.value
@@ -110,10 +111,10 @@ import Glibc
         feed.yield(Self.batch(0))
         // Wait until the first batch is committed (visible), so the call is surely in flight.
         try await server.withClient { client async throws in
-            while try await client.get("d", ids: [0])[0] == nil { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the first batch to be visible") { try await client.get("d", ids: [0])[0] != nil }
         }
         server.child.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
+        _ = try await server.child.waitForLine(in: .stderr, "the graceful shutdown notice") { $0.contains("shutting down gracefully") }
         #expect(server.child.isRunning, "the server exited with a call in flight")
         feed.yield(Self.batch(1))
         feed.finish()
@@ -137,10 +138,10 @@ import Glibc
         }
         feed.yield(Self.batch(0))
         try await server.withClient { client async throws in
-            while try await client.get("d", ids: [0])[0] == nil { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the first batch to be visible") { try await client.get("d", ids: [0])[0] != nil }
         }
         server.child.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
+        _ = try await server.child.waitForLine(in: .stderr, "the graceful shutdown notice") { $0.contains("shutting down gracefully") }
         #expect(server.child.isRunning)
         server.child.signal(SIGINT)
         let exit = try await server.child.waitForExit(timeout: .seconds(10))

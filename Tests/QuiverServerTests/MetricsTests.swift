@@ -6,6 +6,7 @@ import FoundationNetworking
 import QuiverClient
 import QuiverCore
 import QuiverProto
+import QuiverServerTesting
 import QuiverTesting
 import Testing
 
@@ -60,10 +61,9 @@ import Testing
                 Record(id: RecordID(UInt64(i)), vector: (0..<4).map { _ in Float.random(in: -1...1, using: &rng) }, fields: ["n": .int64(Int64(i))])
             }
             for start in stride(from: 0, to: 768, by: 256) { _ = try await client.upsert("c", Array(records[start..<(start + 256)])) }
-            var info = try await client.describeCollection("c")
-            while info.pending || info.segments.contains(where: { $0.phase != .indexed }) {
-                try await Task.sleep(for: .milliseconds(50))
-                info = try await client.describeCollection("c")
+            try await waitUntil("every segment of c to be indexed", interval: .milliseconds(20)) {
+                let info = try await client.describeCollection("c")
+                return !info.pending && info.segments.allSatisfy { $0.phase == .indexed }
             }
             for filter in ["n < 10", "n >= 100", nil] {
                 _ = try await client.search("c", queries: [[0, 0, 0, 0]], k: 5, options: SearchOptions(filter: filter))

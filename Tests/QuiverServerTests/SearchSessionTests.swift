@@ -1,6 +1,7 @@
 import Foundation
 import QuiverClient
 import QuiverCore
+import QuiverServerTesting
 import QuiverTesting
 import Testing
 

@@ -1,11 +1,14 @@
 /*
  * quiver_faiss.h — the plain C surface of Quiver's C++ shim.
  *
- * Two parts:
+ * Three parts:
  *   - Quiver's exact top-k scan (`quiver_topk_*`): distance kernels compiled for the CPU it runs
  *     on (AVX-512 / AVX2+FMA chosen at run time, portable C++ otherwise), BLAS sgemm for query
  *     batches, and per-query heaps that break score ties by label (the record's primary key).
- *   - Handles over FAISS indexes (`quiver_faiss_*`), used as the baseline and, later, for IVF.
+ *   - IVF segments (`quiver_ivf_*`): training a collection's template, empty clones, adding rows,
+ *     the coarse assignment, and scanning the assigned lists (or chosen rows) into the same heaps.
+ *   - Handles over FAISS indexes (`quiver_faiss_*`): flat indexes and plain FAISS IVF search, the
+ *     benchmarks' baselines; serialization of the IVF indexes into segment files.
  *
  * Conventions: every fallible function returns 0 on success and a non-zero status on failure,
  * with a NUL-terminated message written into the caller's `err` buffer (never a thread-local, which

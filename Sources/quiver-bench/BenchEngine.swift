@@ -6,7 +6,7 @@ import QuiverEngine
 import QuiverIndex
 import QuiverTesting
 
-/// `quiver bench engine`: the engine-core benchmark of docs/benchmarks.md.
+/// `quiver-bench engine`: the engine-core benchmark of docs/benchmarks.md.
 ///
 /// 1. Ingest: batches of 1,000 vectors through `Database.upsert`, under each sync policy, with one
 ///    writer and with several concurrent writers (group commit), each into a fresh database.
@@ -64,7 +64,7 @@ struct BenchEngine: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: workDir) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let dataset = ClusteredDataset(dimension: dimension, clusters: 100, seed: seed)
-        print("quiver bench engine — \(Self.machine()), \(cores) cores, kernel \(ComputeThreads.kernelName)")
+        print("quiver-bench engine — \(Self.machine()), \(cores) cores, kernel \(ComputeThreads.kernelName)")
         print("dataset: clustered, d=\(dimension), 100 clusters, seed \(seed)")
         print("")
         try await ingest(dataset, workDir: workDir)

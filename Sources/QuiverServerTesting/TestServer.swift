@@ -1,4 +1,5 @@
 import Foundation
+import QuiverTesting
 import QuiverClient
 import QuiverWire
 

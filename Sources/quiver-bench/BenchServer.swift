@@ -10,7 +10,7 @@ import QuiverTesting
 import QuiverWire
 import Synchronization
 
-/// `quiver bench server`: the server benchmark of docs/benchmarks.md.
+/// `quiver-bench server`: the server benchmark of docs/benchmarks.md.
 ///
 /// A server runs in this process on a loopback port over a fresh database; a `QuiverClient` in
 /// the same process talks to it over real TCP and HTTP/2.
@@ -75,7 +75,7 @@ struct BenchServer: AsyncParsableCommand {
         let dataset = ClusteredDataset(dimension: dimension, clusters: 100, seed: seed)
         let vectors = dataset.points(count: count, stream: 0)
         let batches = BenchEngine.batches(vectors, dimension: dimension, batchSize: batchSize, firstID: 0)
-        print("quiver bench server — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernel \(ComputeThreads.kernelName)")
+        print("quiver-bench server — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernel \(ComputeThreads.kernelName)")
         print("server and client in this process over loopback TCP (HTTP/2, plaintext); sync=always")
         print("dataset: clustered, \(count) × \(dimension), seed \(seed)")
         print("")

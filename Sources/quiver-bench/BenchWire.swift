@@ -6,7 +6,7 @@ import QuiverTesting
 import QuiverWire
 import SwiftProtobuf
 
-/// `quiver bench wire`: the measurement behind the protocol's vector encoding (docs/protocol.md,
+/// `quiver-bench wire`: the measurement behind the protocol's vector encoding (docs/protocol.md,
 /// "Vectors"). One upsert batch of N × d records is encoded to bytes and decoded back to domain
 /// records, with vectors as packed float32 `bytes` (what quiver.v1 uses) and as a packed
 /// `repeated float` (proto/quiver/bench/v1), alternating, medians reported.

@@ -6,7 +6,7 @@ import QuiverIndex
 import QuiverServer
 import QuiverTesting
 
-/// `quiver bench ivf`: the IVF segments benchmark of docs/benchmarks.md.
+/// `quiver-bench ivf`: the IVF segments benchmark of docs/benchmarks.md.
 ///
 /// 1. Ingest N × d through `Database.upsert` (batches of 1,000, several writers) while sealed
 ///    segments are indexed in the background; then seal the rest and time until the last segment
@@ -15,7 +15,7 @@ import QuiverTesting
 ///    same number of training points.
 /// 3. An nprobe sweep: recall@10 against exact ground truth and single-query QPS and p50/p99
 ///    latency, Quiver (`Database.search`) beside FAISS (`IndexIVF.search`), runs alternating.
-/// 4. Restart-to-ready and resident memory, measured in a fresh process (`quiver bench open`) so
+/// 4. Restart-to-ready and resident memory, measured in a fresh process (`quiver-bench open`) so
 ///    that this process's copies of the data do not count.
 struct BenchIVF: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,7 +59,7 @@ struct BenchIVF: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: workDir) }
         guard spread > 0, spread.isFinite else { throw ValidationError("--spread must be a positive number") }
         let dataset = ClusteredDataset(dimension: dimension, clusters: clusters, spread: spread, seed: common.seed)
-        print("quiver bench ivf — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernel \(ComputeThreads.kernelName)")
+        print("quiver-bench ivf — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernel \(ComputeThreads.kernelName)")
         print("dataset: clustered, \(count) × \(dimension), \(clusters) clusters, spread \(spread), seed \(common.seed); \(queries) queries, k = 10")
         print("")
 
@@ -193,7 +193,7 @@ struct BenchIVF: AsyncParsableCommand {
 
         // 4. Restart-to-ready and memory in a fresh process.
         let rawBytes = count * dimension * MemoryLayout<Float>.stride
-        let report = try BenchCommon.runQuiver(["bench", "open", workDir])
+        let report = try BenchCommon.runBench(["open", workDir])
         print(report.trimmingCharacters(in: .whitespacesAndNewlines))
         if let rss = report.split(separator: "\n").first(where: { $0.contains("resident") }).flatMap({ line in
             line.split(separator: " ").first { $0.hasSuffix("MiB") }.flatMap { Double($0.dropLast(3)) }
@@ -203,7 +203,7 @@ struct BenchIVF: AsyncParsableCommand {
     }
 }
 
-/// `quiver bench open DIR`: opens a database in a fresh process and reports the time until it is
+/// `quiver-bench open DIR`: opens a database in a fresh process and reports the time until it is
 /// ready (every segment loaded, nothing pending) and the process's resident memory.
 struct BenchOpen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -228,6 +228,6 @@ struct BenchOpen: AsyncParsableCommand {
 
 /// Fails a benchmark with a message instead of a trap.
 func require<T>(_ value: T?, _ message: String) throws -> T {
-    guard let value else { throw CLIError(message) }
+    guard let value else { throw BenchError(message) }
     return value
 }

@@ -1,4 +1,4 @@
-/// The "plain Swift loop" contestant of `quiver bench engine`: exact top-k by a straightforward
+/// The "plain Swift loop" contestant of `quiver-bench engine`: exact top-k by a straightforward
 /// Swift scan with `SIMD8<Float>` accumulators, compiled for the default x86-64 target. It exists
 /// to measure whether Quiver's C++ kernels and BLAS are worth their shim (docs/benchmarks.md).
 struct SwiftLoopScan {

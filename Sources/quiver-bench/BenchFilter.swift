@@ -5,7 +5,7 @@ import QuiverEngine
 import QuiverIndex
 import QuiverTesting
 
-/// `quiver bench filter`: the filtered-search benchmark of docs/benchmarks.md.
+/// `quiver-bench filter`: the filtered-search benchmark of docs/benchmarks.md.
 ///
 /// N clustered vectors with fields drawn independently of the vectors (`bucket` uniform in
 /// 0..<10,000 and values derived from it), ingested and indexed; then, for filters that pass
@@ -76,7 +76,7 @@ struct BenchFilter: AsyncParsableCommand {
         let workDir = common.workDirectory("filter")
         defer { try? FileManager.default.removeItem(atPath: workDir) }
         let dataset = ClusteredDataset(dimension: dimension, clusters: clusters, spread: spread, seed: common.seed)
-        print("quiver bench filter — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernel \(ComputeThreads.kernelName)")
+        print("quiver-bench filter — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernel \(ComputeThreads.kernelName)")
         print("dataset: clustered, \(count) × \(dimension), \(clusters) clusters, spread \(spread), seed \(common.seed); \(queries) queries per filter, k = 10")
         let vectors = dataset.points(count: count, stream: 0)
         let queryVectors = dataset.points(count: queries, stream: 1)
@@ -260,7 +260,7 @@ struct BenchFilter: AsyncParsableCommand {
         try await database.close()
 
         // Restart with fields: every segment's columns and indexes are rebuilt from storage.
-        let report = try BenchCommon.runQuiver(["bench", "open", workDir])
+        let report = try BenchCommon.runBench(["open", workDir])
         print(report.trimmingCharacters(in: .whitespacesAndNewlines))
         print("  (raw vectors \((count * dimension * 4) >> 20) MiB; the fields add columns and indexes rebuilt on open)")
 

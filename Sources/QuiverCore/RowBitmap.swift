@@ -1,11 +1,13 @@
 /// A set of a segment's local rows, one bit per row (bit `row & 63` of word `row >> 6`): what a
-/// filter evaluates to, combined with the segment's tombstones before a scan.
+/// filter evaluates to, a segment's tombstones, a field column's nulls, and the rows a scan skips.
+/// The one bitmap type of the project: nothing else tests or sets row bits by hand. The scan
+/// kernels read `words` as they are (the shim's `excluded` argument).
 ///
 /// Bits at or above `count` are always clear, so `cardinality` and `complemented()` need no mask
 /// at their call sites.
 public struct RowBitmap: Sendable, Hashable {
     /// Rows the bitmap covers: `0..<count`.
-    public let count: Int
+    public private(set) var count: Int
     public private(set) var words: [UInt64]
 
     /// An empty set over `count` rows.
@@ -23,7 +25,20 @@ public struct RowBitmap: Sendable, Hashable {
         return bitmap
     }
 
-    public func contains(_ row: Int) -> Bool { words[row >> 6] & (1 << UInt64(row & 63)) != 0 }
+    /// Whether `row` is in the set; a row at or above `count` never is.
+    public func contains(_ row: Int) -> Bool { row < count && words[row >> 6] & (1 << UInt64(row & 63)) != 0 }
+
+    /// Covers `0..<newCount` (at least the current count); the new rows are not in the set.
+    /// For bitmaps that follow an append-only column.
+    public mutating func grow(to newCount: Int) {
+        guard newCount > count else { return }
+        count = newCount
+        let wordsNeeded = (newCount + 63) >> 6
+        if words.count < wordsNeeded { words.append(contentsOf: repeatElement(0, count: wordsNeeded - words.count)) }
+    }
+
+    /// Bytes the words take.
+    public var memoryBytes: Int { words.capacity * 8 }
 
     public mutating func insert(_ row: Int) {
         precondition(row >= 0 && row < count)
@@ -51,13 +66,11 @@ public struct RowBitmap: Sendable, Hashable {
         for i in words.indices { words[i] |= other.words[i] }
     }
 
-    /// Removes the rows set in `other`: another bitmap's words, or a segment's tombstone words
-    /// (which may cover more or fewer rows; missing words are empty).
-    public mutating func subtract(words other: [UInt64]) {
-        for i in 0..<min(words.count, other.count) { words[i] &= ~other[i] }
+    /// Removes the rows set in `other`, which may cover more or fewer rows (a segment's
+    /// tombstones cover its capacity, a filter's result its published rows).
+    public mutating func subtract(_ other: RowBitmap) {
+        for i in 0..<min(words.count, other.words.count) { words[i] &= ~other.words[i] }
     }
-
-    public mutating func subtract(_ other: RowBitmap) { subtract(words: other.words) }
 
     /// The rows of `0..<count` not in the set.
     public func complemented() -> RowBitmap {

@@ -10,7 +10,3 @@ enum Percentile {
 
     static func median(_ samples: [Double]) -> Double { of(samples, 50) }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

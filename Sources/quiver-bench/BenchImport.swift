@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import QuiverClient
 import QuiverCore
 import QuiverEngine
 import QuiverTesting
 
-/// `quiver bench import`: the bulk-import benchmark of docs/benchmarks.md. Writes N × d clustered
+/// `quiver-bench import`: the bulk-import benchmark of docs/benchmarks.md. Writes N × d clustered
 /// vectors to an .fvecs file, then runs the real `quiver import` as a separate process, `--runs`
 /// times each way, alternating: online through a `quiver serve` process (sync=always), and offline
 /// into a stopped database. Prints records/s until the last batch was acknowledged and the time
@@ -38,7 +39,7 @@ struct BenchImport: AsyncParsableCommand {
         let work = common.workDirectory("import")
         defer { try? FileManager.default.removeItem(atPath: work) }
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        print("quiver bench import — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("quiver-bench import — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let file = work + "/vectors.fvecs"
         let vectors = ClusteredDataset(dimension: dimension, clusters: 1_000, spread: 0.35, seed: common.seed).points(count: count, stream: 0)
         var data = Data(capacity: count * (4 + dimension * 4))
@@ -47,7 +48,7 @@ struct BenchImport: AsyncParsableCommand {
             vectors[(row * dimension)..<((row + 1) * dimension)].withUnsafeBytes { data.append(contentsOf: $0) }
         }
         try data.write(to: URL(fileURLWithPath: file))
-        print("file: \(count) × \(dimension) .fvecs, \(data.count >> 20) MiB; batches of \(batchSize ?? Import.defaultBatchSize(dimension: dimension)); \(runs) runs each way")
+        print("file: \(count) × \(dimension) .fvecs, \(data.count >> 20) MiB; batches of \(batchSize ?? QuiverClient.defaultBatchRecords(dimension: dimension)); \(runs) runs each way")
         let batchArguments = batchSize.map { ["--batch-size", String($0)] } ?? []
 
         var online: [Run] = []
@@ -80,7 +81,7 @@ struct BenchImport: AsyncParsableCommand {
     static func online(file: String, directory: String, dimension: Int, pipeline: Int, batch: [String]) async throws -> Run {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = Process()
-        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        server.executableURL = BenchCommon.quiverExecutable
         server.arguments = ["serve", "--data-dir", directory, "--listen", "127.0.0.1:0", "--log-level", "warning"]
         let serverOutput = Pipe()
         server.standardOutput = serverOutput
@@ -90,7 +91,7 @@ struct BenchImport: AsyncParsableCommand {
         var buffer = Data()
         while address.isEmpty {
             let chunk = serverOutput.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw CLIError("the server exited before listening") }
+            guard !chunk.isEmpty else { throw BenchError("the server exited before listening") }
             buffer.append(chunk)
             if let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first(where: { $0.hasPrefix("listening ") }) {
                 address = String(line.dropFirst("listening ".count))
@@ -126,7 +127,7 @@ struct BenchImport: AsyncParsableCommand {
     static func json(_ text: String) throws -> [String: Any] {
         guard let line = text.split(separator: "\n").last,
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-        else { throw CLIError("expected a JSON object, got: \(text)") }
+        else { throw BenchError("expected a JSON object, got: \(text)") }
         return object
     }
 }

@@ -1,0 +1,144 @@
+import Foundation
+import QuiverCore
+import Testing
+
+@testable import QuiverEngine
+
+/// Data-driven planner tests: `testdata/plan.txt` holds blocks of a request, its segments (phase,
+/// rows, live and passing rows, nlist, template generation), a `----` line and the strategy (and
+/// nprobe) chosen for each segment, as the parser's tests hold expressions and their canonical
+/// forms. Run with `QUIVER_REWRITE_TESTDATA=1` to rewrite the expectations from the planner's
+/// choices (then read the diff before committing it).
+@Suite struct PlannerTests {
+    static let testdata = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("testdata")
+
+    struct Case {
+        var input: [String]
+        var expected: String
+    }
+
+    struct Request {
+        var k = 10
+        var nprobe: Int?
+        var collectionNprobe: Int?
+        var settings = PlannerSettings()
+    }
+
+    enum CaseError: Error, CustomStringConvertible {
+        case malformed(String)
+        var description: String {
+            switch self {
+            case .malformed(let line): "malformed line: \(line)"
+            }
+        }
+    }
+
+    static func cases() throws -> [Case] {
+        let text = try String(contentsOf: testdata.appendingPathComponent("plan.txt"), encoding: .utf8)
+        var cases: [Case] = []
+        for block in text.components(separatedBy: "\n\n").map({ $0.trimmingCharacters(in: .newlines) }) {
+            let lines = block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.hasPrefix("#") }
+            guard let separator = lines.firstIndex(of: "----") else { continue }
+            cases.append(Case(input: Array(lines[..<separator]), expected: lines[(separator + 1)...].joined(separator: "\n")))
+        }
+        return cases
+    }
+
+    /// `key=value` pairs of a line after its first word.
+    static func pairs(_ words: ArraySlice<Substring>, line: String) throws -> [String: String] {
+        var pairs: [String: String] = [:]
+        for word in words {
+            let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw CaseError.malformed(line) }
+            pairs[parts[0]] = parts[1]
+        }
+        return pairs
+    }
+
+    static func parse(_ input: [String]) throws -> (Request, [SearchPlanner.SegmentFacts]) {
+        guard let first = input.first else { throw CaseError.malformed("(empty case)") }
+        let words = first.split(separator: " ")
+        let options = try pairs(words[...], line: first)
+        var request = Request()
+        func number(_ key: String, _ pairs: [String: String], line: String) throws -> Int? {
+            guard let text = pairs[key] else { return nil }
+            guard let value = Int(text) else { throw CaseError.malformed(line) }
+            return value
+        }
+        func real(_ key: String) throws -> Double? {
+            guard let text = options[key] else { return nil }
+            guard let value = text == "inf" ? Double.infinity : Double(text) else { throw CaseError.malformed(first) }
+            return value
+        }
+        request.k = try number("k", options, line: first) ?? 10
+        request.nprobe = try number("nprobe", options, line: first)
+        request.collectionNprobe = try number("default", options, line: first)
+        let defaults = PlannerSettings()
+        request.settings = PlannerSettings(
+            gatherCost: try real("gather") ?? defaults.gatherCost, exactRowsShareMax: try real("share") ?? defaults.exactRowsShareMax,
+            passingPerHitMin: try number("perhit", options, line: first) ?? defaults.passingPerHitMin)
+        var segments: [SearchPlanner.SegmentFacts] = []
+        for line in input.dropFirst() {
+            let words = line.split(separator: " ")
+            guard let phase = words.first.flatMap({ SegmentPhase(rawValue: String($0)) }) else { throw CaseError.malformed(line) }
+            let fields = try pairs(words.dropFirst(), line: line)
+            guard let rows = try number("rows", fields, line: line) else { throw CaseError.malformed(line) }
+            let storage: SearchPlanner.SegmentFacts.Storage
+            switch phase {
+            case .growing, .sealed, .indexing: storage = .exact
+            case .indexed:
+                guard let nlist = try number("nlist", fields, line: line) else { throw CaseError.malformed(line) }
+                storage = .indexed(nlist: nlist, generation: UInt32(try number("gen", fields, line: line) ?? 0))
+            case .dropped: throw CaseError.malformed(line)
+            }
+            segments.append(
+                SearchPlanner.SegmentFacts(
+                    storage: storage, rows: rows, live: try number("live", fields, line: line) ?? rows,
+                    passing: try number("passing", fields, line: line)))
+        }
+        // A filter applies to every segment or to none.
+        if segments.contains(where: { $0.passing != nil }) {
+            for i in segments.indices where segments[i].passing == nil { segments[i].passing = segments[i].live }
+        }
+        return (request, segments)
+    }
+
+    static func output(_ input: [String]) -> String {
+        do {
+            let (request, segments) = try parse(input)
+            let choices = SearchPlanner.choose(
+                segments, k: request.k, requestedNprobe: request.nprobe, collectionNprobe: request.collectionNprobe,
+                settings: request.settings)
+            return choices.map { choice in
+                choice.nprobe.map { "\(choice.strategy.rawValue) nprobe=\($0)" } ?? choice.strategy.rawValue
+            }.joined(separator: "\n")
+        } catch {
+            return "error: \(error)"
+        }
+    }
+
+    @Test func choosesAsRecorded() throws {
+        let cases = try Self.cases()
+        #expect(cases.count >= 25, "plan.txt has \(cases.count) cases")
+        if ProcessInfo.processInfo.environment["QUIVER_REWRITE_TESTDATA"] != nil {
+            let url = Self.testdata.appendingPathComponent("plan.txt")
+            let original = try String(contentsOf: url, encoding: .utf8)
+            // Keep every comment and request; replace what follows each "----".
+            var blocks: [String] = []
+            for block in original.components(separatedBy: "\n\n") {
+                let lines = block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                guard let separator = lines.firstIndex(of: "----") else {
+                    blocks.append(block)
+                    continue
+                }
+                let input = lines[..<separator].filter { !$0.hasPrefix("#") }
+                blocks.append((lines[...separator] + [Self.output(Array(input))]).joined(separator: "\n"))
+            }
+            try (blocks.joined(separator: "\n\n").trimmingCharacters(in: .newlines) + "\n").write(to: url, atomically: true, encoding: .utf8)
+            return
+        }
+        for c in cases {
+            #expect(Self.output(c.input) == c.expected, "case:\n\(c.input.joined(separator: "\n"))")
+        }
+    }
+}
