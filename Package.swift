@@ -112,7 +112,6 @@ let package = Package(
                 "QuiverCore", "QuiverProto", "QuiverWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
 
@@ -169,7 +168,10 @@ let package = Package(
         .testTarget(name: "QuiverFilterTests", dependencies: ["QuiverFilter", "QuiverTesting"], exclude: ["testdata"]),
         .testTarget(
             name: "QuiverEngineTests",
-            dependencies: ["QuiverEngine", "QuiverFilter", "QuiverTesting", "quiver-crash-writer"],
+            dependencies: [
+                "QuiverEngine", "QuiverStorage", "QuiverFilter", "QuiverTesting", "quiver-crash-writer",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["testdata"]
         ),
         .testTarget(

@@ -122,7 +122,7 @@ extension Database {
     /// other calls use the other cores). A scan that touches at most `inlineScanFloatsMax` floats
     /// runs on the calling task, since the hop to a reader thread and back costs about as much as
     /// the scan: 60–70 µs of a 0.1–0.2 ms query at nprobe 1–4 over 300,000 rows (medians,
-    /// `quiver bench ivf --count 300000`). Bigger scans go to the readers so that they never hold
+    /// `quiver-bench ivf --count 300000`). Bigger scans go to the readers so that they never hold
     /// a cooperative thread for long; so does evaluating a filter over more than
     /// `inlineFilterRowsMax` rows.
     private func scan(

@@ -20,7 +20,7 @@ extension Database {
                     .failedPrecondition, .segmentNotIndexed, "collection \"\(name)\": \(segment) is \(phase), only indexed segments are rebuilt",
                     collection: name, field: "segment", value: String(segment.rawValue))
             }
-            background.schedule(.rebuild(collection, segment))
+            _ = background.schedule(.rebuild(collection, segment))
         }
     }
 

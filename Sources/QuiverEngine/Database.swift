@@ -197,7 +197,7 @@ public final class Database: Sendable {
     /// ones. Runs in the background; `waitForBackgroundWork` waits for it.
     public func compact(_ name: String) async throws(QuiverError) {
         try await operation { () async throws(QuiverError) in
-            background.schedule(.compact(try registry.require(name), force: true))
+            _ = background.schedule(.compact(try registry.require(name), force: true))
         }
     }
 

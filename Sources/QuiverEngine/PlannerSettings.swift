@@ -1,5 +1,5 @@
 /// The search planner's cost constants (docs/filters.md, "The planner"). The defaults come from
-/// `quiver bench filter --calibrate`, which times each strategy forced at several selectivities;
+/// `quiver-bench filter --calibrate`, which times each strategy forced at several selectivities;
 /// they are settings so that an operator can move the switch points for their hardware.
 public struct PlannerSettings: Sendable, Hashable {
     /// Cost of reading one row by its position (exact over chosen rows) relative to one row of a

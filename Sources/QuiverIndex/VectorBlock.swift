@@ -33,9 +33,9 @@ public final class VectorBlock: @unchecked Sendable {
         #if os(Linux)
         // An exact scan reads every row once: with 4 KiB pages a 51 MB scan touches 12,500
         // pages and leaves the TLB and caches cold for whatever runs next. On 2 MiB pages,
-        // `quiver bench server` (5 interleaved runs, medians) measured the in-process single
+        // `quiver-bench server` (5 interleaved runs, medians) measured the in-process single
         // query at 2.22 ms instead of 2.73 and a trivial gRPC call right after a scan at 0.79 ms
-        // instead of 1.08 (`quiver bench engine`, whose searches run back to back, moved within
+        // instead of 1.08 (`quiver-bench engine`, whose searches run back to back, moved within
         // its noise). Debian's default is THP on `madvise`, so the block asks; where THP is off
         // the call does nothing. Memory is still committed as rows are written, in 2 MiB steps.
         if huge { _ = madvise(raw, bytes / Self.hugePageBytes * Self.hugePageBytes, MADV_HUGEPAGE) }

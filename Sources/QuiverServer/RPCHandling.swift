@@ -20,7 +20,7 @@ import Synchronization
 /// client still enforces its own deadline).
 ///
 /// This is a function the services call rather than a server interceptor: an interceptor wraps
-/// every call in another layer of async sequences, which `quiver bench server` measured at tens
+/// every call in another layer of async sequences, which `quiver-bench server` measured at tens
 /// of microseconds per call.
 struct CallHandler: Sendable {
     let state: ServerState

@@ -10,7 +10,7 @@ import QuiverCore
 /// `bytes` rather than `repeated float` (docs/protocol.md, "Vectors"): the encoded size is the
 /// same, and clients in other languages hand over a buffer instead of building a list of floats
 /// (20 times faster to encode in Python); in Swift `repeated float` would be about 0.3 µs per
-/// vector cheaper (`quiver bench wire`).
+/// vector cheaper (`quiver-bench wire`).
 public enum PackedVectors {
     public static func encode(_ vector: [Float]) -> Data {
         vector.withUnsafeBytes { Data($0) }

@@ -26,7 +26,7 @@ struct Quiver: AsyncParsableCommand {
 ///
 /// Makes NIO's event loops Swift Concurrency's global executor before any async code runs, so that
 /// a gRPC call does not hop between NIO's threads and Swift's cooperative pool at every step.
-/// Measured with `quiver bench server`: an empty call over loopback took about 0.6 ms without
+/// Measured with `quiver-bench server`: an empty call over loopback took about 0.6 ms without
 /// it and about half that with it (docs/benchmarks.md). Blocking work never runs on these threads:
 /// RocksDB and FAISS run on the engine's own thread pools.
 @main

@@ -2,7 +2,7 @@ import Foundation
 import QuiverTesting
 import Testing
 
-/// Keeps `quiver bench engine` from rotting: a run with tiny sizes must finish and print every
+/// Keeps `quiver-bench engine` from rotting: a run with tiny sizes must finish and print every
 /// section with its figures. (The real figures come from release builds; see docs/benchmarks.md.)
 @Suite struct BenchSmokeTests {
     @Test func benchEngineQuickRunPrintsEverySection() async throws {

@@ -28,7 +28,9 @@ import Synchronization
 /// new one (an unreferenced file is deleted on the next open).
 ///
 /// Waiting is event-driven: `waitUntilIdle` and `shutdown` suspend on continuations that the
-/// scheduler resumes when a job ends, instead of polling. After `shutdown` begins, `schedule`
+/// scheduler resumes when a job ends. Rejected: polling the state (every 10 ms for idle, 5 ms for
+/// shutdown, as the first version did), which woke a waiting test or import a hundred times a
+/// second for minutes and still answered up to 10 ms late. After `shutdown` begins, `schedule`
 /// refuses every job (returns `false`), the queue is dropped, and `shutdown` returns once the
 /// running job, any seal in flight and the once-a-second check have ended; nothing started by the
 /// scheduler outlives it. (The check's seals used to be untracked tasks: one that reached the

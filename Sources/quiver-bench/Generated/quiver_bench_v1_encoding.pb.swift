@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Not part of the wire protocol. `quiver bench wire` compares the protocol's vector encoding
+/// Not part of the wire protocol. `quiver-bench wire` compares the protocol's vector encoding
 /// (packed little-endian float32 in `bytes`, quiver.v1.Record) with this alternative, a packed
 /// `repeated float`, on the same data (docs/protocol.md, "Vectors").
 
