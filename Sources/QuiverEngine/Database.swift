@@ -56,8 +56,10 @@ public final class Database: Sendable {
             store: store, registry: registry, policy: options.syncPolicy, statistics: statistics,
             afterCommit: { box.scheduler?.committed($0) })
         background = BackgroundScheduler(
-            store: store, registry: registry, commits: commits, thread: maintenance, files: files, statistics: statistics,
-            logger: options.logger, deferBuilds: options.deferIndexing)
+            registry: registry,
+            context: BackgroundContext(
+                store: store, commits: commits, thread: maintenance, files: files, statistics: statistics, logger: options.logger),
+            deferBuilds: options.deferIndexing)
         box.set(background)
         if options.backgroundWork { background.start() }
     }

@@ -4,6 +4,18 @@ import QuiverCore
 import QuiverStorage
 import Synchronization
 
+/// What every background job works with: the store it reads rows from, the commit queue its
+/// results are published through, the maintenance thread its CPU work runs on, the index files,
+/// the counters and the log.
+struct BackgroundContext: Sendable {
+    let store: Store
+    let commits: CommitQueue
+    let thread: BlockingPool
+    let files: SegmentFiles
+    let statistics: EngineStatistics
+    let logger: Logger
+}
+
 /// The background work of a database: which job runs when, retries, and waiting for it.
 ///
 /// Jobs:
@@ -82,14 +94,9 @@ final class BackgroundScheduler: Sendable {
 
     private let state = Mutex(State())
     private let registry: CollectionRegistry
-    private let commits: CommitQueue
+    private let context: BackgroundContext
     private let builder: IndexBuilder
     private let compactor: Compactor
-    private let files: SegmentFiles
-    private let store: Store
-    private let thread: BlockingPool
-    private let statistics: EngineStatistics
-    private let logger: Logger
     /// Builds of sealed segments are held back (`DatabaseOptions.deferIndexing`).
     private let buildsDeferred: Atomic<Bool>
 
@@ -98,20 +105,12 @@ final class BackgroundScheduler: Sendable {
     /// How often the periodic check runs.
     static let checkInterval: Duration = .seconds(1)
 
-    init(
-        store: Store, registry: CollectionRegistry, commits: CommitQueue, thread: BlockingPool, files: SegmentFiles,
-        statistics: EngineStatistics, logger: Logger, deferBuilds: Bool
-    ) {
-        self.store = store
+    init(registry: CollectionRegistry, context: BackgroundContext, deferBuilds: Bool) {
         self.registry = registry
-        self.commits = commits
-        self.thread = thread
-        self.files = files
-        self.statistics = statistics
-        self.logger = logger
+        self.context = context
         buildsDeferred = Atomic(deferBuilds)
-        builder = IndexBuilder(store: store, commits: commits, thread: thread, files: files, statistics: statistics, logger: logger)
-        compactor = Compactor(store: store, commits: commits, thread: thread, files: files, statistics: statistics, logger: logger)
+        builder = IndexBuilder(context: context)
+        compactor = Compactor(context: context)
     }
 
     // MARK: Scheduling
@@ -159,7 +158,7 @@ final class BackgroundScheduler: Sendable {
         case .none?: return true
         case .worker?: Task { await self.work() }
         case .seal(let collection)?:
-            let commits = self.commits
+            let commits = context.commits
             Task {
                 _ = await commits.submit(.seal(collection))
                 self.ended { $0.sealing.removeAll { $0 == ObjectIdentifier(collection) } }
@@ -171,7 +170,7 @@ final class BackgroundScheduler: Sendable {
     /// Called after each commit group that sealed segments or dropped collections.
     func committed(_ effects: CommitQueue.CommitEffects) {
         for (collection, segment) in effects.sealed {
-            statistics.seals.add(1, ordering: .relaxed)
+            context.statistics.seals.add(1, ordering: .relaxed)
             schedule(.build(collection, segment))
         }
         for collection in effects.dropped { schedule(.reclaim(collection.stored.id)) }
@@ -272,9 +271,9 @@ final class BackgroundScheduler: Sendable {
             state.running = state.queue.removeFirst()
             return state.running
         }) {
-            statistics.maintenanceStarted()
+            context.statistics.maintenanceStarted()
             await run(job)
-            statistics.maintenanceFinished()
+            context.statistics.maintenanceFinished()
             ended { $0.running = nil }
         }
         ended { _ in }
@@ -303,8 +302,8 @@ final class BackgroundScheduler: Sendable {
                 failed(collection, "rebuild of \(id)", error)
             }
         case .reclaim(let id):
-            let (store, files) = (self.store, self.files)
-            _ = try? await thread.run { () throws(QuiverError) in
+            let (store, files) = (context.store, context.files)
+            _ = try? await context.thread.run { () throws(QuiverError) in
                 store.reclaimSpace(of: id)
                 files.delete(files.directoryPath(id))
             }
@@ -339,8 +338,8 @@ final class BackgroundScheduler: Sendable {
     /// `retryDelay`. (A dropped collection's jobs fail as a matter of course.)
     private func failed(_ collection: CollectionState, _ what: String, _ error: QuiverError) {
         guard registry.lookup(collection.name) === collection else { return }
-        statistics.maintenanceFailures.add(1, ordering: .relaxed)
+        context.statistics.maintenanceFailures.add(1, ordering: .relaxed)
         state.withLock { $0.retryAfter[ObjectIdentifier(collection)] = .now + Self.retryDelay }
-        logger.error("\(what) failed", metadata: ["collection": "\(collection.name)", "error": "\(error.message)"])
+        context.logger.error("\(what) failed", metadata: ["collection": "\(collection.name)", "error": "\(error.message)"])
     }
 }

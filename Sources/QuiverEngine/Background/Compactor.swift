@@ -34,12 +34,7 @@ import QuiverStorage
 /// tombstones compaction is there to drop, and SQ8/PQ codes would never be re-encoded with a newer
 /// template.
 struct Compactor: Sendable {
-    let store: Store
-    let commits: CommitQueue
-    let thread: BlockingPool
-    let files: SegmentFiles
-    let statistics: EngineStatistics
-    let logger: Logger
+    let context: BackgroundContext
 
     /// A segment is rewritten once more than this share of its rows is deleted.
     static let deletedShareMax = 0.2
@@ -104,12 +99,12 @@ struct Compactor: Sendable {
             }
         guard let captured else { return }
         let started = ContinuousClock.now
-        let path = files.path(collection.stored.id, captured.output)
-        let store = self.store
+        let path = context.files.path(collection.stored.id, captured.output)
+        let store = context.store
         let stored = collection.stored
         let compress = collection.schema.index.compressFiles
         // 2. Build.
-        let output = try await thread.run { () throws(QuiverError) -> IndexedRows? in
+        let output = try await context.thread.run { () throws(QuiverError) -> IndexedRows? in
             let snapshot = store.snapshot()
             let ids = captured.rows.map(\.rowID)
             let vectors = try store.readVectors(of: stored, rows: ids, snapshot: snapshot)
@@ -142,15 +137,15 @@ struct Compactor: Sendable {
             return IndexedRows(index: index, rowIDs: rowIDs, labels: labels, record: record, fields: SegmentFields(freezing: columns))
         }
         // 3. Swap.
-        if case .failure(let error) = await commits.submit(.replaceSegments(collection, inputs: inputs, output: output)) {
+        if case .failure(let error) = await context.commits.submit(.replaceSegments(collection, inputs: inputs, output: output)) {
             try? FileManager.default.removeItem(atPath: path)
             throw error
         }
         // 4. The inputs' files.
-        for id in inputs { files.delete(files.path(collection.stored.id, id)) }
-        statistics.compactions.add(1, ordering: .relaxed)
+        for id in inputs { context.files.delete(context.files.path(collection.stored.id, id)) }
+        context.statistics.compactions.add(1, ordering: .relaxed)
         EngineMetrics.compaction.record(duration: ContinuousClock.now - started)
-        logger.info(
+        context.logger.info(
             "segments compacted",
             metadata: [
                 "collection": "\(collection.name)", "inputs": "\(inputs.map(\.rawValue))",

@@ -30,12 +30,7 @@ import QuiverStorage
 /// generation a query is assigned once per generation and segments merge without reassignment
 /// (docs/architecture.md, "Segments").
 struct IndexBuilder: Sendable {
-    let store: Store
-    let commits: CommitQueue
-    let thread: BlockingPool
-    let files: SegmentFiles
-    let statistics: EngineStatistics
-    let logger: Logger
+    let context: BackgroundContext
 
     /// k-means iterations when training a template.
     static let trainingIterations = 20
@@ -84,12 +79,12 @@ struct IndexBuilder: Sendable {
             template = try await train(collection, from: captured.block, count: captured.count, totalRows: captured.rows, after: template)
         }
         let started = ContinuousClock.now
-        let path = files.path(collection.stored.id, id)
+        let path = context.files.path(collection.stored.id, id)
         let generation = template!.record.generation
         let base = template!.index
         let compress = settings.compressFiles
         // 3–4. Lists and file.
-        let rows = try await thread.run { () throws(QuiverError) -> IndexedRows in
+        let rows = try await context.thread.run { () throws(QuiverError) -> IndexedRows in
             let index = try base.emptyClone()
             try captured.block.withVectors(count: captured.count) { (vectors) throws(QuiverError) in
                 try index.add(vectors, ids: (0..<Int64(captured.count)).map { $0 })
@@ -104,13 +99,13 @@ struct IndexBuilder: Sendable {
             return IndexedRows(index: index, rowIDs: rowIDs, labels: labels, record: record, fields: captured.columns.frozen())
         }
         // 5. Publication.
-        if case .failure(let error) = await commits.submit(.publishIndex(collection, rows)) {
+        if case .failure(let error) = await context.commits.submit(.publishIndex(collection, rows)) {
             try? FileManager.default.removeItem(atPath: path)
             throw error
         }
-        statistics.indexBuilds.add(1, ordering: .relaxed)
+        context.statistics.indexBuilds.add(1, ordering: .relaxed)
         EngineMetrics.indexBuild.recordMilliseconds(rows.record.buildMilliseconds)
-        logger.info(
+        context.logger.info(
             "segment indexed",
             metadata: [
                 "collection": "\(collection.name)", "segment": "\(id.rawValue)", "rows": "\(captured.count)",
@@ -134,7 +129,7 @@ struct IndexBuilder: Sendable {
         let sample = min(count, nlist * Self.trainingPointsPerList)
         let generation = (previous?.record.generation ?? 0) + (previous == nil ? 0 : 1)
         let started = ContinuousClock.now
-        let index = try await thread.run { () throws(QuiverError) -> IVFIndex in
+        let index = try await context.thread.run { () throws(QuiverError) -> IVFIndex in
             let stride = max(1, count / sample)
             let vectors = try block.withVectors(count: count) { (all) throws(QuiverError) -> [Float] in
                 var picked: [Float] = []
@@ -154,9 +149,9 @@ struct IndexBuilder: Sendable {
             generation: generation, nlist: nlist, codes: schema.index.codes, trainedRows: max(count, totalRows),
             trainedAtMilliseconds: SegmentState.nowMilliseconds(), trainMilliseconds: Int64((ContinuousClock.now - started).milliseconds))
         let template = Template(record: record, index: index)
-        if case .failure(let error) = await commits.submit(.installTemplate(collection, template)) { throw error }
-        statistics.templateTrainings.add(1, ordering: .relaxed)
-        logger.info(
+        if case .failure(let error) = await context.commits.submit(.installTemplate(collection, template)) { throw error }
+        context.statistics.templateTrainings.add(1, ordering: .relaxed)
+        context.logger.info(
             "template trained",
             metadata: [
                 "collection": "\(collection.name)", "generation": "\(generation)", "nlist": "\(nlist)", "sample": "\(sample)",
