@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "quiver", targets: ["quiver"]),
         .library(name: "QuiverEngine", targets: ["QuiverEngine"]),
         .library(name: "QuiverClient", targets: ["QuiverClient"]),
+        // Test support: LD_PRELOADed into a server child by the fault-injection tests.
+        .library(name: "QuiverFaultInjection", type: .dynamic, targets: ["CFaultInjection"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-algorithms", from: "1.2.1"),
@@ -44,6 +46,13 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // The few RocksDB calls its C API lacks (statuses with their codes, Resume, recovery
+        // without a flush), in C++ over the same handles.
+        .target(
+            name: "CRocksDBShim",
+            dependencies: ["CRocksDB"],
+            linkerSettings: [.linkedLibrary("rocksdb")]
+        ),
         // A small C++17 shim with a plain C header over Debian's static libfaiss.a (which has no C
         // API compiled in) plus Quiver's own flat-scan kernels.
         .target(
@@ -57,7 +66,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "QuiverStorage", dependencies: ["QuiverCore", "CRocksDB"]),
+        .target(name: "QuiverStorage", dependencies: ["QuiverCore", "CRocksDB", "CRocksDBShim"]),
         .target(name: "QuiverIndex", dependencies: ["QuiverCore", "CFaissShim", "CLZ4"]),
         .target(
             name: "QuiverFilter",
@@ -128,6 +137,10 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+
+        // Interposed file operations that fail on purpose (a full disk, a failing fsync), for the
+        // fault-injection tests; a shared library loaded with LD_PRELOAD, never linked into quiver.
+        .target(name: "CFaultInjection", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
 
         // Test support without gRPC: seeded generators, clustered datasets, the brute-force
         // oracle, the crash workload, temporary directories and child processes. Used by the

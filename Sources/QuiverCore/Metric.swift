@@ -12,6 +12,13 @@ public enum Metric: String, Sendable, Hashable, Codable, CaseIterable, CustomStr
 
     public var description: String { rawValue }
 
+    /// The largest squared length a vector may have under `l2` and `ip`: a quarter of the largest
+    /// float32. Then every score between two such vectors is finite — a squared distance is at
+    /// most 2‖x‖² + 2‖y‖², an inner product at most ‖x‖·‖y‖ — and so is every partial sum the
+    /// kernels form on the way. Without the bound a search over finite but huge components
+    /// returned `inf` scores. (Cosine normalizes, so it needs none.)
+    public static let squaredNormMax = Double(Float.greatestFiniteMagnitude) / 4
+
     /// Whether a larger score is a better match.
     public var higherIsBetter: Bool { self != .l2 }
 
@@ -39,7 +46,16 @@ public enum Metric: String, Sendable, Hashable, Codable, CaseIterable, CustomStr
             }
             sumOfSquares += Double(x) * Double(x)
         }
-        guard self == .cosine else { return vector }
+        guard self == .cosine else {
+            guard sumOfSquares <= Self.squaredNormMax else {
+                throw .invalid(
+                    .vectorOutOfRange,
+                    "collection \"\(collection)\": \(what) has a squared length of \(sumOfSquares), over \(Self.squaredNormMax): "
+                        + "its \(self) scores would overflow float32",
+                    collection: collection, field: "vector", value: String(sumOfSquares))
+            }
+            return vector
+        }
         guard sumOfSquares > 0 else {
             throw .invalid(
                 .zeroVector,

@@ -40,6 +40,9 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         case duplicateID
         case dimensionMismatch
         case nonFiniteVector
+        /// A vector so long (squared length over `Metric.squaredNormMax`) that scores would
+        /// overflow float32.
+        case vectorOutOfRange
         case zeroVector
         case unknownField
         case fieldTypeMismatch
@@ -50,6 +53,9 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         case limitExceeded
         case malformedRequest
         case messageTooLarge
+        /// A read whose result would be larger than the server's limit on results
+        /// (`DatabaseOptions.resultBytesMax`, the message limit of `quiver serve`).
+        case responseTooLarge
         /// The server does not have the called method (one older than the client): what the client
         /// reports for gRPC's UNIMPLEMENTED, which Quiver's services never return themselves.
         case methodNotSupported
@@ -73,6 +79,9 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         /// a source that is not a backup.
         case invalidPath
         // Database state.
+        /// The disk holding the database is full: writes are refused until space is freed (they
+        /// resume by themselves then); reads go on.
+        case diskFull
         case databaseClosed
         case databaseLocked
         case cancelled
@@ -94,7 +103,7 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
     public var collection: String?
     /// The field at fault: a scalar field name, or `vector`, `id`, `k`, `name`, `dimension`.
     public var field: String?
-    /// The offending value, rendered for display (truncated when long).
+    /// The offending value, rendered for display (shortened when long: `elided`).
     public var value: String?
 
     public init(
@@ -107,19 +116,59 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
     ) {
         self.code = code
         self.reason = reason
-        self.message = message
-        self.collection = collection
-        self.field = field
-        self.value = value.map(QuiverError.truncate)
+        self.message = Self.elided(message, bytesMax: Self.messageBytesMax)
+        self.collection = collection.map { Self.elided($0, bytesMax: Self.echoBytesMax) }
+        self.field = field.map { Self.elided($0, bytesMax: Self.echoBytesMax) }
+        self.value = value.map { Self.elided($0, bytesMax: Self.echoBytesMax) }
     }
 
     public var description: String { "\(code.rawValue) (\(reason.rawValue)): \(message)" }
 
-    /// Values are echoed back to callers and into logs: keep them short.
-    static func truncate(_ value: String) -> String {
-        let limit = 200
-        guard value.count > limit else { return value }
-        return String(value.prefix(limit)) + "…"
+    /// Longest collection, field or value an error carries, in UTF-8 bytes.
+    public static let echoBytesMax = 256
+    /// Longest message an error carries, in UTF-8 bytes.
+    public static let messageBytesMax = 1_024
+
+    /// `text` itself, or, when it is longer than `bytesMax` UTF-8 bytes, its head and tail around
+    /// a note of its full length — at most `bytesMax` bytes in all. An error echoes what the
+    /// caller sent (a name, a filter, a value) into the message and the gRPC trailers, and a
+    /// hostile or careless caller can send megabytes: gRPC clients refuse trailers over 8–16 KiB
+    /// (C-core's limits) with RESOURCE_EXHAUSTED, which hid the real error, and logs would carry
+    /// the whole input. The tail is kept because messages end with the explanation.
+    public static func elided(_ text: String, bytesMax: Int) -> String {
+        let bytes = text.utf8.count
+        guard bytes > bytesMax else { return text }
+        let note = " … (\(bytes) bytes) … "
+        let room = max(0, bytesMax - note.utf8.count)
+        let head = prefix(of: text, bytes: room * 3 / 4)
+        let tail = suffix(of: text, bytes: room - head.utf8.count)
+        return head + note + tail
+    }
+
+    /// The longest prefix of whole characters within `bytes` UTF-8 bytes.
+    private static func prefix(of text: String, bytes: Int) -> String {
+        var used = 0
+        var end = text.startIndex
+        for character in text {
+            let size = character.utf8.count
+            guard used + size <= bytes else { break }
+            used += size
+            end = text.index(after: end)
+        }
+        return String(text[..<end])
+    }
+
+    /// The longest suffix of whole characters within `bytes` UTF-8 bytes.
+    private static func suffix(of text: String, bytes: Int) -> String {
+        var used = 0
+        var start = text.endIndex
+        for character in text.reversed() {
+            let size = character.utf8.count
+            guard used + size <= bytes else { break }
+            used += size
+            start = text.index(before: start)
+        }
+        return String(text[start...])
     }
 }
 

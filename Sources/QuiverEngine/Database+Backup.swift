@@ -12,47 +12,82 @@ import QuiverStorage
 /// the checkpoint names still exists when it is copied; files written after the checkpoint are
 /// not named by it and are not copied. Writes and searches go on throughout.
 ///
+/// A backup in progress is marked by `backupInProgressMarker` in its directory, written before
+/// anything else and removed after the final marker: a backup that fails is removed again, and
+/// one cut short by a crash (the marker, no final marker) is removed by the next backup to the
+/// same destination, which then starts over. Restore takes only a directory with the final marker.
+///
 /// Restore copies a backup into an empty directory and verifies it before it can be served:
 /// every index file against its manifest checksum, and every stored row by a full scan (RocksDB
 /// checks its block checksums as it reads).
 extension Database {
     /// Name of the file that marks a directory as a Quiver backup.
     public static let backupMarker = "quiver-backup.json"
+    /// Name of the file that marks a directory as a backup not finished yet.
+    public static let backupInProgressMarker = "quiver-backup.in-progress"
 
-    /// Writes a consistent backup of the whole database to `destination`, which must not exist or
-    /// be an empty directory, on this machine.
+    /// Writes a consistent backup of the whole database to `destination`, which must not exist, be
+    /// an empty directory, or hold a backup that did not finish (it is replaced), on this machine.
+    /// A backup that fails leaves no directory behind.
     public func backup(to destination: String) async throws(QuiverError) -> BackupSummary {
         try await operation { () async throws(QuiverError) -> BackupSummary in
             let target = URL(fileURLWithPath: destination).standardizedFileURL.path
-            try Self.requireEmpty(target, field: "destination")
+            let unfinished = Self.isUnfinishedBackup(target)
+            if !unfinished { try Self.requireEmpty(target, field: "destination") }
             let store = self.store
+            let logger = self.logger
             files.holdDeletions()
             defer { files.releaseDeletions() }
             return try await maintenance.run { () throws(QuiverError) -> BackupSummary in
+                if unfinished {
+                    logger.notice("removing an unfinished backup before starting over", metadata: ["path": "\(target)"])
+                    do { try FileManager.default.removeItem(atPath: target) } catch {
+                        throw .io("remove the unfinished backup \(target): \(error.localizedDescription)")
+                    }
+                }
                 do {
                     try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+                    try Data().write(to: URL(fileURLWithPath: target + "/" + Self.backupInProgressMarker))
                 } catch {
                     throw .io("create \(target): \(error.localizedDescription)")
                 }
-                try store.checkpoint(to: target + "/rocksdb")
-                // The checkpoint's own manifests say which index files belong to it.
-                var files = 0
-                let collections = try Self.forEachCollection(inStoreAt: target) { (copy, collection, records) throws(QuiverError) in
-                    let from = store.directory.segmentsPath(of: collection.id)
-                    let to = copy.directory.segmentsPath(of: collection.id)
-                    for record in records {
-                        try Self.copyVerified(
-                            from: from + "/" + record.file, to: to + "/" + record.file, record: record,
-                            dimension: collection.schema.dimension)
-                        files += 1
-                    }
+                do throws(QuiverError) {
+                    return try Self.writeBackup(of: store, to: target)
+                } catch {
+                    try? FileManager.default.removeItem(atPath: target)
+                    throw error
                 }
-                try? FileManager.default.removeItem(atPath: target + "/quiver.lock")
-                let summary = BackupSummary(path: target, collections: collections, rows: nil, segmentFiles: files, bytes: Self.bytes(under: target))
-                try Self.writeMarker(summary, in: target)
-                return summary
             }
         }
+    }
+
+    /// Whether `path` holds a backup that started and never finished (crashed, killed).
+    static func isUnfinishedBackup(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path + "/" + backupInProgressMarker)
+            && !FileManager.default.fileExists(atPath: path + "/" + backupMarker)
+    }
+
+    /// The backup's contents, into `target`, which holds only the in-progress marker; removes the
+    /// marker last.
+    private static func writeBackup(of store: Store, to target: String) throws(QuiverError) -> BackupSummary {
+        try store.checkpoint(to: target + "/rocksdb")
+        // The checkpoint's own manifests say which index files belong to it.
+        var files = 0
+        let collections = try Self.forEachCollection(inStoreAt: target) { (copy, collection, records) throws(QuiverError) in
+            let from = store.directory.segmentsPath(of: collection.id)
+            let to = copy.directory.segmentsPath(of: collection.id)
+            for record in records {
+                try Self.copyVerified(
+                    from: from + "/" + record.file, to: to + "/" + record.file, record: record,
+                    dimension: collection.schema.dimension)
+                files += 1
+            }
+        }
+        try? FileManager.default.removeItem(atPath: target + "/quiver.lock")
+        let summary = BackupSummary(path: target, collections: collections, rows: nil, segmentFiles: files, bytes: Self.bytes(under: target))
+        try Self.writeMarker(summary, in: target)
+        try? FileManager.default.removeItem(atPath: target + "/" + backupInProgressMarker)
+        return summary
     }
 
     /// Makes a servable database in `directory` (which must not exist or be empty) from the
@@ -99,10 +134,10 @@ extension Database {
             for collection in catalog.collections {
                 try body(store, collection, try store.loadSegmentManifest(of: collection.id).segments)
             }
-            try store.close()
+            if let error = store.close() { throw error }
             return catalog.collections.count
         } catch {
-            try? store.close()
+            store.close()
             throw error
         }
     }

@@ -37,7 +37,12 @@ extension Database {
             let matches = try await matching(view, parsed)
             let chosen = Array(matches.sorted { $0.id < $1.id }.prefix(limit))
             let locations = chosen.map(\.location)
-            let values = try await readFields(view, locations: locations, indices: fieldIndices)
+            let dimension = collection.schema.dimension
+            try checkResultSize(
+                collection: name, records: chosen.count, dimension: dimension, includeVectors: includeVectors, what: "this query by filter")
+            let values = try await readFields(
+                view, locations: locations, indices: fieldIndices,
+                bytesLeft: resultBytesMax - chosen.count * (Self.resultRecordOverheadBytes + (includeVectors ? dimension * 4 : 0)))
             let vectors = includeVectors ? try await readVectors(view, locations: locations) : locations.map { _ in nil }
             return chosen.indices.map { StoredRecord(id: chosen[$0].id, vector: vectors[$0], fields: values[$0]) }
         }

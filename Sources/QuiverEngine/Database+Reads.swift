@@ -20,7 +20,11 @@ extension Database {
             let fieldIndices = try fields.indices(in: collection.schema)
             let (view, locations) = collection.data.withLock { data in (data.view(collection.stored), ids.map { data.location(of: $0) }) }
             let found = locations.compactMap { $0.map { Self.viewLocation($0, in: view) } }
-            let fieldValues = try await readFields(view, locations: found, indices: fieldIndices)
+            let dimension = collection.schema.dimension
+            try checkResultSize(collection: name, records: found.count, dimension: dimension, includeVectors: includeVectors, what: "this get")
+            let fieldValues = try await readFields(
+                view, locations: found, indices: fieldIndices,
+                bytesLeft: resultBytesMax - found.count * (Self.resultRecordOverheadBytes + (includeVectors ? dimension * 4 : 0)))
             let vectors = includeVectors ? try await readVectors(view, locations: found) : found.map { _ in nil }
             var next = 0
             return zip(ids, locations).map { id, location in
@@ -78,6 +82,9 @@ extension Database {
                     collection: name, field: "nprobe", value: String(nprobe))
             }
             let filter = try options.filter.map { (text) throws(QuiverError) in try Self.parseFilter(text, collection: collection) }
+            try checkResultSize(
+                collection: name, records: queries.count * k, dimension: schema.dimension, includeVectors: options.includeVectors,
+                what: "\(queries.count) \(queries.count == 1 ? "query" : "queries") with k \(k)")
             let view = collection.view()
             let (hits, plan) = try await scan(view, queries: flat, k: k, nprobe: options.nprobe, filter: filter)
             EngineMetrics.searched(plan)
@@ -202,9 +209,23 @@ extension Database {
         guard includeVectors || !fieldIndices.isEmpty else {
             return hits.map { $0.map { SearchHit(id: $0.label, score: $0.score) } }
         }
-        var seen = Set<ViewLocation>()
-        let locations = hits.joined().map { ViewLocation(packed: $0.location) }.filter { seen.insert($0).inserted }
-        let fields = try await readFields(view, locations: locations, indices: fieldIndices)
+        // Each row once, with the number of hits it stands for.
+        var occurrences: [ViewLocation: Int] = [:]
+        var locations: [ViewLocation] = []
+        for hit in hits.joined() {
+            let location = ViewLocation(packed: hit.location)
+            if let seen = occurrences[location] {
+                occurrences[location] = seen + 1
+            } else {
+                occurrences[location] = 1
+                locations.append(location)
+            }
+        }
+        let hitCount = hits.reduce(0) { $0 + $1.count }
+        let perHit = Self.resultRecordOverheadBytes + (includeVectors ? view.stored.schema.dimension * 4 : 0)
+        let fields = try await readFields(
+            view, locations: locations, indices: fieldIndices, bytesLeft: resultBytesMax - hitCount * perHit,
+            weights: locations.map { occurrences[$0]! })
         let vectors = includeVectors ? try await readVectors(view, locations: locations) : locations.map { _ in nil }
         var extras: [ViewLocation: (fields: [String: FieldValue], vector: [Float]?)] = [:]
         for (i, location) in locations.enumerated() { extras[location] = (fields[i], vectors[i]) }
@@ -243,23 +264,43 @@ extension Database {
         return vectors
     }
 
-    /// Reads the selected fields of rows from the view's storage snapshot (on a reader thread).
+    /// Reads the selected fields of rows from the view's storage snapshot (on a reader thread), a
+    /// chunk of rows at a time, and stops with `responseTooLarge` once they need more than
+    /// `bytesLeft` bytes of the result. Location `i` stands `weights[i]` times in the result
+    /// (a row several queries hit), once without `weights`.
     func readFields(
-        _ view: CollectionView, locations: [ViewLocation], indices: [Int]
+        _ view: CollectionView, locations: [ViewLocation], indices: [Int], bytesLeft: Int, weights: [Int]? = nil
     ) async throws(QuiverError) -> [[String: FieldValue]] {
         let schema = view.stored.schema
         guard !indices.isEmpty, !locations.isEmpty else { return locations.map { _ in [:] } }
-        let rows = locations.map { view.segments[$0.position].rowID(at: $0.row) }
-        let stored = try await readers.run { () throws(QuiverError) in
-            try self.store.readFields(of: view.stored, rows: rows, snapshot: view.storage)
-        }
-        return try zip(rows, stored).map { (row, values) throws(QuiverError) -> [String: FieldValue] in
-            guard let values else {
-                throw .corruption("collection \"\(schema.name)\": \(row) has no fields in storage", collection: schema.name)
+        var left = bytesLeft
+        var result: [[String: FieldValue]] = []
+        result.reserveCapacity(locations.count)
+        for start in stride(from: 0, to: locations.count, by: Self.fieldReadChunkRows) {
+            let chunk = start..<min(locations.count, start + Self.fieldReadChunkRows)
+            let rows = locations[chunk].map { view.segments[$0.position].rowID(at: $0.row) }
+            let stored = try await readers.run { () throws(QuiverError) in
+                try self.store.readFields(of: view.stored, rows: rows, snapshot: view.storage)
             }
-            var selected: [String: FieldValue] = [:]
-            for index in indices { selected[schema.fields[index].name] = values[index] }
-            return selected
+            for (offset, (row, values)) in zip(rows, stored).enumerated() {
+                guard let values else {
+                    throw .corruption("collection \"\(schema.name)\": \(row) has no fields in storage", collection: schema.name)
+                }
+                var selected: [String: FieldValue] = [:]
+                for index in indices { selected[schema.fields[index].name] = values[index] }
+                left -= Self.resultBytes(of: selected) * (weights?[start + offset] ?? 1)
+                result.append(selected)
+            }
+            guard left >= 0 else {
+                throw Self.resultTooLarge(
+                    collection: schema.name,
+                    "this read passed the limit of \(resultBytesMax) bytes with the fields of its first \(chunk.upperBound) of \(locations.count) records; "
+                        + "ask for fewer results or fewer fields")
+            }
         }
+        return result
     }
+
+    /// Rows whose fields are read in one storage call (and then counted against the result limit).
+    static let fieldReadChunkRows = 4_096
 }

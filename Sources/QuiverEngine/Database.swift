@@ -30,6 +30,8 @@ public final class Database: Sendable {
     let files: SegmentFiles
     let logger: Logger
     let plannerSettings: PlannerSettings
+    /// `DatabaseOptions.resultBytesMax`.
+    let resultBytesMax: Int
     private let lifecycle = Mutex(Lifecycle())
 
     private struct Lifecycle {
@@ -46,6 +48,7 @@ public final class Database: Sendable {
         maintenance = BlockingPool(threads: 1, niceness: options.maintenanceNiceness)
         logger = options.logger
         plannerSettings = options.planner
+        resultBytesMax = max(1, options.resultBytesMax)
         bulkLoad = options.bulkLoad
         files = SegmentFiles(directory: store.directory)
         // The commit queue tells the scheduler about sealed segments and dropped collections; the
@@ -59,7 +62,7 @@ public final class Database: Sendable {
             registry: registry,
             context: BackgroundContext(
                 store: store, commits: commits, thread: maintenance, files: files, statistics: statistics, logger: options.logger),
-            deferBuilds: options.deferIndexing)
+            deferBuilds: options.deferIndexing, retryDelay: options.maintenanceRetryDelay)
         box.set(background)
         if options.backgroundWork { background.start() }
     }
@@ -73,7 +76,9 @@ public final class Database: Sendable {
     // MARK: Lifecycle
 
     /// Stops accepting calls, waits for the calls in flight, flushes RocksDB's memtables and
-    /// closes it, releasing the directory lock. Idempotent.
+    /// closes it, releasing the directory lock. Idempotent. A flush that fails (a full disk, a
+    /// failing device) is logged and does not fail the close: the WAL holds every acknowledged
+    /// write and the next open replays it.
     public func close() async throws(QuiverError) {
         let wasOpen = lifecycle.withLock { state in
             defer { state.isOpen = false }
@@ -93,7 +98,11 @@ public final class Database: Sendable {
         await readers.shutdown()
         await maintenance.shutdown()
         registry.removeAll()
-        try store.close()
+        if let error = store.close() {
+            logger.warning(
+                "memtables not flushed; the next open replays them from the WAL (nothing acknowledged is lost)",
+                metadata: ["path": "\(path)", "error": "\(error.message)"])
+        }
         logger.info("database closed", metadata: ["path": "\(path)"])
     }
 

@@ -31,6 +31,16 @@ public struct DatabaseOptions: Sendable {
     /// 104,000–177,000 at nice 10, since the builds had taken a whole core from it
     /// (docs/benchmarks.md, "Bulk import"). 0 runs them like the rest.
     public var maintenanceNiceness: Int32 = 10
+    /// Most bytes one read (a search, a get, a query by filter) may return: its hits or records,
+    /// their vectors and their fields, sized as the wire encodes them. A read over it fails with
+    /// `resourceExhausted`/`responseTooLarge` before it runs, or as soon as its field values pass
+    /// the limit. Default 64 MiB, the server's default message limit (`quiver serve` sets it to
+    /// `--max-message-bytes`); the largest allowed search (4,096 queries × k 1,024, say) would
+    /// otherwise build gigabytes for one caller.
+    public var resultBytesMax: Int = 64 << 20
+    /// How long after a failed index build, compaction or rebuild of a collection its background
+    /// work is tried again (a full disk, an I/O error). Default 30 s.
+    public var maintenanceRetryDelay: Duration = .seconds(30)
     /// The search planner's cost constants. Default `PlannerSettings()`.
     public var planner: PlannerSettings
     public var logger: Logger

@@ -156,7 +156,16 @@ public struct SegmentFile: Sendable {
         return output
     }
 
-    /// temp file → write → fsync → rename → fsync the directory.
+    /// An error of a file operation: `resourceExhausted`/`diskFull` when the disk is full (the
+    /// build or compaction is retried later), `io` otherwise.
+    static func fileError(_ what: String, errno code: Int32) -> QuiverError {
+        let reason = String(cString: strerror(code))
+        guard code == ENOSPC || code == EDQUOT else { return .io("\(what): \(reason)") }
+        return QuiverError(.resourceExhausted, .diskFull, "\(what): \(reason)", field: "file", value: what)
+    }
+
+    /// temp file → write → fsync → rename → fsync the directory. On failure the temporary file is
+    /// removed and the final name untouched.
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws(QuiverError) {
         let directory = (path as NSString).deletingLastPathComponent
         do {
@@ -166,23 +175,25 @@ public struct SegmentFile: Sendable {
         }
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io("open \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw fileError("open \(temporary)", errno: errno) }
+        func fail(_ what: String, _ code: Int32) -> QuiverError {
+            close(fd)
+            unlink(temporary)
+            return fileError("\(what) \(temporary)", errno: code)
+        }
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            guard written > 0 else {
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                throw .io("write \(temporary): \(reason)")
-            }
+            guard written > 0 else { throw fail("write", written == 0 ? EIO : errno) }
             offset += written
         }
-        guard fsync(fd) == 0 else {
-            close(fd)
-            throw .io("fsync \(temporary): \(String(cString: strerror(errno)))")
-        }
+        guard fsync(fd) == 0 else { throw fail("fsync", errno) }
         close(fd)
-        guard rename(temporary, path) == 0 else { throw .io("rename \(temporary): \(String(cString: strerror(errno)))") }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw fileError("rename \(temporary)", errno: code)
+        }
         let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirfd >= 0 {
             _ = fsync(dirfd)

@@ -31,7 +31,8 @@ public enum Role: Int, Sendable, Comparable, CaseIterable, CustomStringConvertib
 /// File format: one key per line, `KEY ROLE [LABEL]`, separated by spaces or tabs. ROLE is
 /// `read`, `write` or `admin`; the optional LABEL names the key in logs (the key itself is never
 /// logged). Blank lines and lines starting with `#` are ignored. Keys are at least 16 characters
-/// of printable ASCII without spaces.
+/// of printable ASCII without spaces, and each key appears once (a key on two lines, with two
+/// roles, would leave it to the reader which one holds). Lines may end in LF or CRLF.
 public struct APIKeys: Sendable {
     public struct Entry: Sendable {
         let key: [UInt8]
@@ -47,7 +48,10 @@ public struct APIKeys: Sendable {
 
     public init(contents: String, source: String) throws(QuiverError) {
         var entries: [Entry] = []
-        for (number, rawLine) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var lineOfKey: [[UInt8]: Int] = [:]
+        // Split on any line end: Swift reads "\r\n" as one character, so splitting on "\n" alone
+        // left a CRLF file as one line.
+        for (number, rawLine) in contents.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
@@ -62,6 +66,8 @@ public struct APIKeys: Sendable {
                 throw fail("keys must be at least \(Self.keyLengthMin) printable ASCII characters")
             }
             guard let role = Role(name: parts[1]) else { throw fail("role must be read, write or admin") }
+            if let first = lineOfKey[key] { throw fail("the key of line \(first) appears again") }
+            lineOfKey[key] = number + 1
             entries.append(Entry(key: key, role: role, label: parts.count == 3 ? parts[2] : "line \(number + 1)"))
         }
         guard !entries.isEmpty else {

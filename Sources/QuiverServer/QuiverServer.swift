@@ -12,24 +12,39 @@ public struct ServerOptions: Sendable {
     public var dataDirectory: String
     /// Default `127.0.0.1:7733`. Port 0 picks a free port (see `QuiverServer.run`).
     public var listen: ServerAddress
-    /// Largest request message accepted; bigger ones fail with RESOURCE_EXHAUSTED. Default 64 MiB.
+    /// Largest request message accepted; bigger ones fail with RESOURCE_EXHAUSTED. Also the
+    /// largest result one read may return (`DatabaseOptions.resultBytesMax`): a search, get or
+    /// query whose result would be larger fails with RESOURCE_EXHAUSTED/`responseTooLarge` before
+    /// it builds it. Default 64 MiB.
     public var maxMessageBytes: Int
     /// When set, every call but Health needs a key with a sufficient role.
     public var apiKeys: APIKeys?
+    /// Calls (HTTP/2 streams) one connection may have open at once, advertised to clients in the
+    /// connection's SETTINGS (`SETTINGS_MAX_CONCURRENT_STREAMS`). Clients keep further calls
+    /// queued until one ends, as every gRPC client does with this setting. Default 100, which
+    /// is what NIOHTTP2 enforces when nothing is advertised — without the advertisement a client
+    /// that opened a 101st stream had its whole connection closed with a PROTOCOL_ERROR GOAWAY.
+    /// More streams per connection cost memory (each holds its request, up to `maxMessageBytes`).
+    public var maxConcurrentStreams: Int
     public var database: DatabaseOptions
     public var logger: Logger
 
     public static let maxMessageBytesDefault = 64 << 20
+    public static let maxConcurrentStreamsDefault = 100
+    /// Limits of `maxConcurrentStreams`.
+    public static let maxConcurrentStreamsRange = 1...10_000
 
     public init(
         dataDirectory: String = "./data", listen: ServerAddress = .loopbackDefault,
         maxMessageBytes: Int = ServerOptions.maxMessageBytesDefault, apiKeys: APIKeys? = nil,
+        maxConcurrentStreams: Int = ServerOptions.maxConcurrentStreamsDefault,
         database: DatabaseOptions = DatabaseOptions(), logger: Logger = Logger(label: "quiver.server")
     ) {
         self.dataDirectory = dataDirectory
         self.listen = listen
         self.maxMessageBytes = maxMessageBytes
         self.apiKeys = apiKeys
+        self.maxConcurrentStreams = maxConcurrentStreams
         self.database = database
         self.logger = logger
     }
@@ -63,6 +78,7 @@ public final class QuiverServer: Sendable {
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = LimitedDeserializer<Quiver_V1_UpsertRequest>.transportLimit(for: options.maxMessageBytes)
                 $0.connection.flushCoalescing = nil
+                $0.http2.maxConcurrentStreams = options.maxConcurrentStreams
             })
         // Auth is the only interceptor, and only with keys: it must refuse a call before its
         // request is read. Logging and deadlines are handled per call (`CallHandler`).
@@ -83,7 +99,9 @@ public final class QuiverServer: Sendable {
 
     /// Opens the database. Nothing listens until `run`.
     public static func open(options: ServerOptions) async throws(QuiverError) -> QuiverServer {
-        let database = try await Database.open(path: options.dataDirectory, options: options.database)
+        var databaseOptions = options.database
+        databaseOptions.resultBytesMax = options.maxMessageBytes
+        let database = try await Database.open(path: options.dataDirectory, options: databaseOptions)
         return QuiverServer(options: options, database: database)
     }
 

@@ -20,12 +20,18 @@ public final class TestServer: Sendable {
 
     /// Starts the server and waits until it listens.
     ///
-    /// - Parameter arguments: extra `quiver serve` arguments (`--api-keys`, `--sync`, …).
-    public init(dataDirectory: TemporaryDirectory = TemporaryDirectory(), arguments: [String] = []) async throws {
+    /// - Parameters:
+    ///   - arguments: extra `quiver serve` arguments (`--api-keys`, `--sync`, …).
+    ///   - environment: variables added to the test's own environment for the server process
+    ///     (`LD_PRELOAD` of the fault-injection library, say).
+    public init(
+        dataDirectory: TemporaryDirectory = TemporaryDirectory(), arguments: [String] = [], environment: [String: String] = [:]
+    ) async throws {
         self.dataDirectory = dataDirectory
         child = try ChildProcess(
             "quiver",
-            arguments: ["serve", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:0", "--log-level", "debug"] + arguments)
+            arguments: ["serve", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:0", "--log-level", "debug"] + arguments,
+            environment: environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { $1 })
         let bound = try await child.waitForLine(startingWith: "listening ")
         guard let colon = bound.lastIndex(of: ":"), let port = Int(bound[bound.index(after: colon)...]) else {
             throw ChildProcessError("unexpected listening line '\(bound)'")

@@ -24,7 +24,10 @@ public final class DataDirectory: Sendable {
     public var rocksDBPath: String { path + "/rocksdb" }
 
     /// Where a collection's index files live: `<data>/segments/<collection id>`.
-    public func segmentsPath(of collection: CollectionID) -> String { path + "/segments/\(collection.rawValue)" }
+    public func segmentsPath(of collection: CollectionID) -> String { segmentsRoot + "/\(collection.rawValue)" }
+
+    /// The directory that holds one directory of index files per collection.
+    public var segmentsRoot: String { path + "/segments" }
 
     /// Creates the directory if needed and takes the lock.
     ///

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import CRocksDB
+import Foundation
+import CRocksDBShim
 import QuiverCore
 import Synchronization
 
@@ -12,6 +14,13 @@ import Synchronization
 /// fsynced before `write` returns. Recovery uses RocksDB's default point-in-time mode: on open the
 /// WAL is replayed up to the last intact record, so a torn tail after a crash drops only writes
 /// that were never acknowledged under `SyncPolicy.always`/`.batch`.
+///
+/// A full disk: a write or flush that fails for lack of space leaves RocksDB with a background
+/// error under which it refuses every write until `DB::Resume()` clears it — even after space is
+/// freed, which is why a full disk used to need a restart. From the first such failure until a
+/// `Resume` succeeds, `write` refuses at once with `resourceExhausted`/`diskFull`, and tries
+/// `Resume` first whenever the last try is `resumeInterval` old, so writes come back by themselves
+/// within about a second of space returning. Reads go on throughout.
 ///
 /// Proof for `@unchecked Sendable`: a RocksDB `DB` is safe for concurrent reads and writes from any
 /// thread, the option and column-family handles are immutable after `open`, and `close` runs once
@@ -25,7 +34,12 @@ final class RocksDB: @unchecked Sendable {
     private let asyncWriteOptions: OpaquePointer
     private let isClosed = Atomic<Bool>(false)
     private let liveSnapshots = Atomic<Int>(0)
+    /// Since when writes fail for lack of space, and when `Resume` was last tried.
+    private let diskFull = Mutex<(since: ContinuousClock.Instant, lastResume: ContinuousClock.Instant)?>(nil)
     let path: String
+
+    /// How often, while the disk is full, a write may try `Resume` first.
+    static let resumeInterval: Duration = .seconds(1)
 
     private init(db: OpaquePointer, families: [OpaquePointer], path: String) {
         self.db = db
@@ -61,6 +75,14 @@ final class RocksDB: @unchecked Sendable {
         rocksdb_options_set_keep_log_file_num(base, 5)
         // The vector memtable takes one writer at a time; Quiver has one (the commit thread).
         if bulkLoad { rocksdb_options_set_allow_concurrent_memtable_write(base, 0) }
+        // Replay the WAL into the memtables without writing them out at once: a database whose
+        // disk filled up then still opens (and serves) instead of failing to write SST files. The
+        // WAL stays until the memtables are flushed as usual.
+        quiver_rocksdb_options_set_avoid_flush_during_recovery(base, 1)
+        // RocksDB's LOG, written without RocksDB's file writer: with Debian's assertion-enabled
+        // build a failed LOG append on a full disk aborted the process at the next line.
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        quiver_rocksdb_options_set_info_log_file(base, path + "/LOG")
 
         var familyOptions: [OpaquePointer] = []
         var tableOptions: [OpaquePointer] = []
@@ -114,23 +136,80 @@ final class RocksDB: @unchecked Sendable {
     // MARK: Writes
 
     /// Writes the batch atomically through the WAL; with `sync` the WAL is fsynced first.
+    ///
+    /// - Throws: `resourceExhausted`/`diskFull` while the disk is full (nothing is written);
+    ///   `io`, `corruption` otherwise.
     func write(_ batch: RocksWriteBatch, sync: Bool) throws(QuiverError) {
         assertOpen()
-        var error: UnsafeMutablePointer<CChar>?
-        rocksdb_write(db, sync ? syncWriteOptions : asyncWriteOptions, batch.handle, &error)
-        try RocksDB.check(error, "write batch")
+        try resumeIfDiskFull()
+        let status = shimCall { quiver_rocksdb_write(db, sync ? syncWriteOptions : asyncWriteOptions, batch.handle, $0, $1) }
+        try check(status, "write batch")
     }
 
     /// Flushes every memtable to SST files, so the next open replays no WAL.
+    ///
+    /// - Throws: `resourceExhausted`/`diskFull` when there is no room for the files.
     func flush() throws(QuiverError) {
         assertOpen()
-        let options = rocksdb_flushoptions_create()!
-        defer { rocksdb_flushoptions_destroy(options) }
-        rocksdb_flushoptions_set_wait(options, 1)
+        try resumeIfDiskFull()
         for family in ColumnFamily.allCases {
-            var error: UnsafeMutablePointer<CChar>?
-            rocksdb_flush_cf(db, options, self.family(family), &error)
-            try RocksDB.check(error, "flush \(family.rawValue)")
+            let status = shimCall { quiver_rocksdb_flush_cf(db, self.family(family), $0, $1) }
+            try check(status, "flush \(family.rawValue)")
+        }
+    }
+
+    /// Whether writes are refused for lack of space right now.
+    var isDiskFull: Bool { diskFull.withLock { $0 != nil } }
+
+    /// While the disk is full: tries `Resume` when the last try is old enough, and refuses the
+    /// caller's write unless it succeeded.
+    private func resumeIfDiskFull() throws(QuiverError) {
+        let due = diskFull.withLock { state -> Bool? in
+            guard var current = state else { return nil }
+            guard ContinuousClock.now - current.lastResume >= Self.resumeInterval else { return false }
+            current.lastResume = .now
+            state = current
+            return true
+        }
+        guard let due else { return }
+        if due {
+            let (status, message) = shimCall { quiver_rocksdb_resume(db, $0, $1) }
+            if status == Int32(QUIVER_ROCKS_OK) {
+                diskFull.withLock { $0 = nil }
+                return
+            }
+            throw Self.diskFullError(path, detail: message)
+        }
+        throw Self.diskFullError(path, detail: nil)
+    }
+
+    static func diskFullError(_ path: String, detail: String?) -> QuiverError {
+        QuiverError(
+            .resourceExhausted, .diskFull,
+            "the disk of \(path) is full: writes are refused until space is freed, and resume by themselves then (reads go on)"
+                + (detail.map { "; RocksDB: \($0)" } ?? ""),
+            field: "data-dir", value: path)
+    }
+
+    /// Runs a shim call with a message buffer; returns its status and message.
+    private func shimCall(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) -> (Int32, String) {
+        var buffer = [CChar](repeating: 0, count: 1024)
+        let status = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+        guard status != Int32(QUIVER_ROCKS_OK) else { return (status, "") }
+        return (status, String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// Turns a shim status into an error; a full disk also starts refusing writes.
+    private func check(_ result: (status: Int32, message: String), _ what: String) throws(QuiverError) {
+        switch result.status {
+        case Int32(QUIVER_ROCKS_OK): return
+        case Int32(QUIVER_ROCKS_NO_SPACE):
+            diskFull.withLock { state in
+                if state == nil { state = (since: .now, lastResume: .now) }
+            }
+            throw Self.diskFullError(path, detail: "\(what): \(result.message)")
+        case Int32(QUIVER_ROCKS_CORRUPTION): throw .corruption("\(what): \(result.message)")
+        default: throw .io("\(what): \(result.message)")
         }
     }
 

@@ -66,14 +66,27 @@ public final class Store: Sendable {
     public func flush() throws(QuiverError) { try rocks.flush() }
 
     /// Flushes memtables (so the next open replays no WAL), closes RocksDB and releases the lock.
-    /// Every `StorageSnapshot` must have been released.
-    public func close() throws(QuiverError) {
+    /// Every `StorageSnapshot` must have been released. A flush that fails (a full disk, a failing
+    /// device) does not keep the store open: every acknowledged write is in the WAL, which the next
+    /// open replays.
+    ///
+    /// - Returns: the flush's error, when it failed.
+    @discardableResult
+    public func close() -> QuiverError? {
         defer {
             rocks.close()
             directory.unlock()
         }
-        try rocks.flush()
+        do {
+            try rocks.flush()
+            return nil
+        } catch {
+            return error
+        }
     }
+
+    /// Whether writes are refused because the disk is full (`QuiverError.Reason.diskFull`).
+    public var isDiskFull: Bool { rocks.isDiskFull }
 
     // MARK: Catalog
 

@@ -38,11 +38,17 @@ public final class ChildProcess: Sendable {
     public static var productsDirectory: URL { URL(fileURLWithPath: Bundle.main.bundlePath) }
 
     /// Starts `name` from the products directory.
-    public init(_ name: String, arguments: [String], environment: [String: String]? = nil) throws {
-        executable = Self.productsDirectory.appendingPathComponent(name)
+    public convenience init(_ name: String, arguments: [String], environment: [String: String]? = nil) throws {
+        let executable = Self.productsDirectory.appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw ChildProcessError("\(executable.path) is missing: build all products first (swift build --build-tests)")
         }
+        try self.init(path: executable.path, arguments: arguments, environment: environment)
+    }
+
+    /// Starts the program at `path` (a tool of the system's, such as `/usr/bin/env`).
+    public init(path: String, arguments: [String], environment: [String: String]? = nil) throws {
+        executable = URL(fileURLWithPath: path)
         process = Process()
         process.executableURL = executable
         process.arguments = arguments

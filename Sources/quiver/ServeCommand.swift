@@ -51,6 +51,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Largest request message in bytes; larger ones get RESOURCE_EXHAUSTED.", valueName: "bytes"))
     var maxMessageBytes = ServerOptions.maxMessageBytesDefault
 
+    @Option(help: ArgumentHelp(
+        "Calls one connection may have open at once, advertised to clients (they queue the rest), 1–10000.", valueName: "n"))
+    var maxConcurrentStreams = ServerOptions.maxConcurrentStreamsDefault
+
+    @Option(help: ArgumentHelp(
+        "Seconds after which a failed index build or compaction (a full disk, an I/O error) is tried again, 1–3600.",
+        valueName: "seconds"))
+    var maintenanceRetrySeconds = 30
+
     @Option(help: ArgumentHelp("Threads for searches and reads (default: one per core).", valueName: "n"))
     var searchThreads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -69,6 +78,12 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--max-message-bytes must be between 1024 and 1073741824")
         }
         guard (1...256).contains(searchThreads) else { throw ValidationError("--search-threads must be between 1 and 256") }
+        guard (1...3_600).contains(maintenanceRetrySeconds) else {
+            throw ValidationError("--maintenance-retry-seconds must be between 1 and 3600")
+        }
+        guard ServerOptions.maxConcurrentStreamsRange.contains(maxConcurrentStreams) else {
+            throw ValidationError("--max-concurrent-streams must be between 1 and 10000")
+        }
     }
 
     func run() async throws {
@@ -111,11 +126,12 @@ struct Serve: AsyncParsableCommand {
             logger.warning("authentication is off on a non-loopback address", metadata: ["address": "\(address)"])
         }
 
+        var database = DatabaseOptions(
+            syncPolicy: SyncPolicy(parsing: sync)!, searchThreads: searchThreads, logger: Logger(label: "quiver.engine"))
+        database.maintenanceRetryDelay = .seconds(maintenanceRetrySeconds)
         let options = ServerOptions(
             dataDirectory: dataDir, listen: address, maxMessageBytes: maxMessageBytes, apiKeys: keys,
-            database: DatabaseOptions(
-                syncPolicy: SyncPolicy(parsing: sync)!, searchThreads: searchThreads, logger: Logger(label: "quiver.engine")),
-            logger: Logger(label: "quiver.server"))
+            maxConcurrentStreams: maxConcurrentStreams, database: database, logger: Logger(label: "quiver.server"))
         let server: QuiverServer
         do {
             server = try await QuiverServer.open(options: options)

@@ -109,4 +109,25 @@ import Testing
         #expect(SyncPolicy(parsing: "batch:0ms") == nil)
         #expect(SyncPolicy(parsing: "sometimes") == nil)
     }
+
+    /// An error echoes what the caller sent; a huge input stays small in the error (it used to be
+    /// echoed whole into the message and the gRPC trailers), keeping its head, its length and the
+    /// message's end.
+    @Test func errorsAboutHugeInputsAreElided() throws {
+        let name = String(repeating: "n", count: 10_000) + "é"
+        var found: QuiverError?
+        do throws(QuiverError) {
+            try CollectionSchema(name: name, dimension: 4, metric: .l2).validate()
+        } catch { found = error }
+        #expect(found?.reason == .invalidName)
+        #expect((found?.message.utf8.count ?? .max) <= QuiverError.messageBytesMax, "\(found?.message.utf8.count ?? 0)")
+        #expect(found?.message.contains("bytes) …") == true, "\(found?.message ?? "")")
+        #expect((found?.collection?.utf8.count ?? .max) <= QuiverError.echoBytesMax)
+        #expect((found?.value?.utf8.count ?? 0) <= QuiverError.echoBytesMax)
+        #expect(found?.collection?.hasPrefix("nnnn") == true && found?.collection?.hasSuffix("nné") == true)
+        // Short texts are left alone; a cut never splits a character.
+        #expect(QuiverError.elided("short", bytesMax: 256) == "short")
+        let cut = QuiverError.elided(String(repeating: "é", count: 1_000), bytesMax: 100)
+        #expect(cut.utf8.count <= 100 && cut.contains("(2000 bytes)") && !cut.unicodeScalars.contains("\u{FFFD}"))
+    }
 }

@@ -144,4 +144,33 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: target.child("restored")))
         #expect(try Database.restore(from: backups.child("good"), to: target.child("restored")).rows == 400)
     }
+
+    /// A backup cut short (the process killed before it finished) leaves its directory with the
+    /// in-progress marker and no final marker: restore refuses it, and the next backup to the
+    /// same destination replaces it — it used to be refused as "not an empty directory" until
+    /// someone removed it by hand.
+    @Test func anUnfinishedBackupIsReplacedByTheNext() async throws {
+        let source = TemporaryDirectory()
+        let backups = TemporaryDirectory()
+        let target = backups.child("nightly")
+        try await withDatabase(source) { db async throws in
+            _ = try await db.createCollection(Self.schema())
+            for b in 0..<8 { _ = try await db.upsert("b", Self.records(batch: b)) }
+            try await db.waitForBackgroundWork()
+            _ = try await db.backup(to: target)
+            // The state a backup killed before its last step leaves.
+            try FileManager.default.removeItem(atPath: target + "/" + Database.backupMarker)
+            try Data().write(to: URL(fileURLWithPath: target + "/" + Database.backupInProgressMarker))
+            #expect(throws: QuiverError.self) { _ = try Database.restore(from: target, to: backups.child("restored-early")) }
+
+            _ = try await db.upsert("b", Self.records(batch: 8))
+            let summary = try await db.backup(to: target)
+            #expect(summary.collections == 1 && summary.segmentFiles > 0)
+            #expect(!FileManager.default.fileExists(atPath: target + "/" + Database.backupInProgressMarker))
+            // A finished backup is never replaced.
+            #expect(await thrownError { _ = try await db.backup(to: target) }?.reason == .invalidPath)
+        }
+        let restored = try Database.restore(from: target, to: backups.child("restored"))
+        #expect(restored.rows == 9 * Self.batch)
+    }
 }

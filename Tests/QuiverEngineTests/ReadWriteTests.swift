@@ -15,7 +15,9 @@ import Testing
         let dir = TemporaryDirectory()
         let records = [
             Record(
-                id: RecordID(UInt64.max), vector: [.leastNonzeroMagnitude, -0.0, .greatestFiniteMagnitude, 1e-38],
+                // The largest component a vector may have under ip is bounded (its squared length
+                // at most `Metric.squaredNormMax`, so that no score overflows): 2^62 is near it.
+                id: RecordID(UInt64.max), vector: [.leastNonzeroMagnitude, -0.0, 0x1p62, 1e-38],
                 fields: [
                     "i": .int64(.min), "d": .double(.infinity), "b": .bool(false), "s": .string("ünï\u{0}code"),
                     "t": .tags(["a", "", "a"]),

@@ -439,6 +439,35 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: directory))
         }
     }
+
+    /// The index files of a dropped collection are removed in the background after the drop's
+    /// commit; a process killed in between left them for good. Open now removes every directory
+    /// under `segments/` that no live collection owns, and keeps the live ones' files.
+    @Test func indexFilesOfADroppedCollectionAreRemovedAtOpen() async throws {
+        let dir = TemporaryDirectory()
+        var rng = SeededRandom(seed: 28)
+        var oracle = BruteForceOracle(metric: .l2, dimension: Self.dimension)
+        var live = ""
+        var orphan = ""
+        try await withDatabase(dir) { db async throws in
+            _ = try await db.createCollection(Self.schema())
+            try await Self.fill(db, "s", oracle: &oracle, start: 0, count: 1_100, using: &rng)
+            try await db.waitForBackgroundWork()
+            live = db.store.directory.segmentsPath(of: try db.collectionID("s"))
+            // What a kill between a drop's commit and its reclaim leaves: the files of a
+            // collection id the catalog does not hold.
+            orphan = db.store.directory.segmentsPath(of: CollectionID(try db.collectionID("s").rawValue + 5))
+            try FileManager.default.copyItem(atPath: live, toPath: orphan)
+        }
+        #expect(FileManager.default.fileExists(atPath: orphan + "/0.ivf"))
+        try await withDatabase(dir) { db async throws in
+            #expect(!FileManager.default.fileExists(atPath: orphan))
+            #expect(FileManager.default.fileExists(atPath: live + "/0.ivf"))
+            let query = Self.vector(using: &rng)
+            let hits = try await db.search("s", queries: [query], k: 10, options: SearchOptions(nprobe: Self.nlist))
+            #expect(hits[0].map(\.id) == oracle.search(query, k: 10).map(\.id))
+        }
+    }
 }
 
 /// State shared by the tasks of the concurrency test.

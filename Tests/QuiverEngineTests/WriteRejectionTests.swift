@@ -129,4 +129,24 @@ import Testing
         #expect(await thrownError { _ = try await db.upsert("docs", [Self.good(1)]) }?.reason == .databaseClosed)
         #expect(await thrownError { _ = try db.listCollections() }?.code == .unavailable)
     }
+
+    /// Under `l2` and `ip`, finite components can still be so large that a score overflows
+    /// float32 (a search over them returned `inf`): such vectors and queries are refused, and up
+    /// to the bound every score stays finite.
+    @Test(arguments: [Metric.l2, .ip])
+    func vectorsWhoseScoresWouldOverflowAreRefused(metric: Metric) async throws {
+        let dir = TemporaryDirectory()
+        try await withDatabase(dir) { db async throws in
+            _ = try await db.createCollection(CollectionSchema(name: "big", dimension: 3, metric: metric))
+            let huge: [Float] = [1e30, -1e30, 1]
+            #expect(await thrownError { _ = try await db.upsert("big", [Record(id: 1, vector: huge)]) }?.reason == .vectorOutOfRange)
+            #expect(try db.describeCollection("big").rows == 0)
+            // Components of 1e18 are near the bound (squared length 2e36 of at most 8.5e37).
+            let large: [Float] = [1e18, -1e18, 1]
+            _ = try await db.upsert("big", [Record(id: 2, vector: large), Record(id: 3, vector: [-1e18, 1e18, 0])])
+            #expect(await thrownError { _ = try await db.search("big", queries: [huge], k: 2) }?.reason == .vectorOutOfRange)
+            let hits = try await db.search("big", queries: [[-1e18, 1e18, 0], large], k: 2)
+            #expect(hits.allSatisfy { $0.count == 2 && $0.allSatisfy(\.score.isFinite) }, "\(hits)")
+        }
+    }
 }

@@ -97,6 +97,9 @@ import Testing
         ("\(readKey) superuser", "line 1: role must be read, write or admin"),
         ("\(readKey)", "line 1: expected KEY ROLE [LABEL]"),
         ("# only a comment", "holds no keys"),
+        // One key on two lines, with two roles: the reader could not tell which holds (it used to
+        // be accepted, the later line winning).
+        ("\(readKey) read first\n\(adminKey) admin\n\(readKey) admin again", "line 3: the key of line 1 appears again"),
     ])
     func badKeyFilesAreRejected(contents: String, message: String) {
         do {
@@ -104,6 +107,20 @@ import Testing
             Issue.record("accepted \(contents)")
         } catch {
             #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+
+    /// A keys file written on Windows (CRLF line ends) reads like the same file with LF: it used to
+    /// be one long line, refused as "expected KEY ROLE [LABEL]".
+    @Test func keysFilesWithCRLFLineEndsAreRead() throws {
+        let keys = try APIKeys(contents: "# keys\r\n\(Self.readKey) read r\r\n\r\n\(Self.adminKey) admin a\r\n", source: "keys.txt")
+        #expect(keys.count == 2)
+        #expect(keys.match(Self.readKey)?.label == "r" && keys.match(Self.adminKey)?.role == .admin)
+        do {
+            _ = try APIKeys(contents: "\(Self.readKey) read\r\nshort admin\r\n", source: "keys.txt")
+            Issue.record("accepted a short key on line 2")
+        } catch {
+            #expect(error.message.contains("line 2: keys must be at least 16"), "\(error.message)")
         }
     }
 

@@ -32,7 +32,8 @@ struct BackgroundContext: Sendable {
 /// indexing), and a check once a second (`start`): growing segments past their age, sealed
 /// segments without a build, compaction the policy wants. A job equal to one queued or running is
 /// not queued again. A build or compaction that fails is logged, counted and retried by that check
-/// after `retryDelay` (the segment stays searchable exactly meanwhile).
+/// after `retryDelay` (the segment stays searchable exactly meanwhile; a temporary file it left
+/// is removed by the build itself or, after a crash, by the next open).
 ///
 /// Every result is published through the commit queue (`WriteOp.publishIndex`, `.replaceSegments`,
 /// `.installTemplate`, `.seal`) after its file is durable: the manifest write and the in-memory
@@ -100,13 +101,14 @@ final class BackgroundScheduler: Sendable {
     /// Builds of sealed segments are held back (`DatabaseOptions.deferIndexing`).
     private let buildsDeferred: Atomic<Bool>
 
-    /// A failed job is retried after this long.
-    static let retryDelay: Duration = .seconds(30)
+    /// A failed job is retried after this long (`DatabaseOptions.maintenanceRetryDelay`).
+    private let retryDelay: Duration
     /// How often the periodic check runs.
     static let checkInterval: Duration = .seconds(1)
 
-    init(registry: CollectionRegistry, context: BackgroundContext, deferBuilds: Bool) {
+    init(registry: CollectionRegistry, context: BackgroundContext, deferBuilds: Bool, retryDelay: Duration) {
         self.registry = registry
+        self.retryDelay = retryDelay
         self.context = context
         buildsDeferred = Atomic(deferBuilds)
         builder = IndexBuilder(context: context)
@@ -339,7 +341,7 @@ final class BackgroundScheduler: Sendable {
     private func failed(_ collection: CollectionState, _ what: String, _ error: QuiverError) {
         guard registry.lookup(collection.name) === collection else { return }
         context.statistics.maintenanceFailures.add(1, ordering: .relaxed)
-        state.withLock { $0.retryAfter[ObjectIdentifier(collection)] = .now + Self.retryDelay }
+        state.withLock { $0.retryAfter[ObjectIdentifier(collection)] = .now + retryDelay }
         context.logger.error("\(what) failed", metadata: ["collection": "\(collection.name)", "error": "\(error.message)"])
     }
 }

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Hostile-client probes of a Quiver server, written against nothing but proto/: Python's grpcio
+with stubs that grpc_tools generates from proto/quiver/v1 at run time (as quiver_interop.py).
+
+Run by Tests/QuiverServerTests/HostileClientTests.swift:
+
+    quiver_probe.py PROBE --server HOST:PORT --proto-dir proto [options]
+
+Probes (each prints one JSON object on standard output):
+  concurrent-calls  --calls N   N unary Search calls at once on one channel (one HTTP/2 connection):
+                                {"ok": n, "errors": {"CODE: details": count, ...}}
+  concurrent-streams --streams N  N SearchStream calls open at once on one channel, each sending
+                                one search, reading its answer, then closing:
+                                {"answered": n, "errors": {...}}
+  long-name --length N          CreateCollection with an N-character name:
+                                {"code": ..., "reason": ..., "details_bytes": ..., "trailer_bytes": ...}
+  long-filter --length N        Search with a filter whose error echoes an N-byte `like` pattern
+                                (a "%" inside it, on the string field title; same output)
+The collection for the search probes is "probe" with dimension 8 and a string field "title"; it
+must exist.
+"""
+import argparse
+import collections as pycollections
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+
+
+def generate_stubs(proto_dir, out_dir):
+    protos = [os.path.join("quiver", "v1", name) for name in sorted(os.listdir(os.path.join(proto_dir, "quiver", "v1")))]
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", "-I", proto_dir, "--python_out", out_dir, "--grpc_python_out", out_dir]
+        + protos,
+        check=True,
+    )
+    sys.path.insert(0, out_dir)
+
+
+def pack(vector):
+    return struct.pack("<%df" % len(vector), *vector)
+
+
+def describe(error):
+    return "%s: %s" % (error.code().name, error.details())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("probe", choices=["concurrent-calls", "concurrent-streams", "long-name", "long-filter"])
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--proto-dir", required=True)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--streams", type=int, default=101)
+    parser.add_argument("--length", type=int, default=10000)
+    parser.add_argument("--timeout", type=float, default=120)
+    args = parser.parse_args()
+
+    stub_dir = tempfile.mkdtemp(prefix="quiver-probe-")
+    generate_stubs(args.proto_dir, stub_dir)
+    import grpc
+    from quiver.v1 import collections_pb2, collections_pb2_grpc, search_pb2, search_pb2_grpc, types_pb2
+
+    # One channel is one HTTP/2 connection: every call below is a stream on it.
+    channel = grpc.insecure_channel(args.server, options=[("grpc.use_local_subchannel_pool", 1)])
+    search = search_pb2_grpc.SearchServiceStub(channel)
+    query = search_pb2.SearchRequest(collection="probe", queries=pack([0.5] * 8), k=5)
+
+    if args.probe == "concurrent-calls":
+        futures = [search.Search.future(query, timeout=args.timeout) for _ in range(args.calls)]
+        ok = 0
+        errors = pycollections.Counter()
+        for future in futures:
+            try:
+                future.result()
+                ok += 1
+            except grpc.RpcError as error:
+                errors[describe(error)] += 1
+        print(json.dumps({"ok": ok, "errors": errors}))
+    elif args.probe == "concurrent-streams":
+        # Each stream sends one search, reads its answer, and then stays open until every stream
+        # has had its answer (a barrier), so that N streams are open at once. A client that holds
+        # back streams beyond the server's advertised limit cannot fill the barrier: it breaks
+        # after a few seconds, the open streams close, and the held-back ones run then.
+        answered = 0
+        errors = pycollections.Counter()
+        lock = threading.Lock()
+        barrier = threading.Barrier(args.streams)
+
+        def run():
+            nonlocal answered
+            got = threading.Event()
+
+            def requests():
+                yield query
+                got.wait(args.timeout)
+                try:
+                    barrier.wait(5)
+                except threading.BrokenBarrierError:
+                    pass
+
+            try:
+                for response in search.SearchStream(requests(), timeout=args.timeout):
+                    if len(response.results) == 1:
+                        with lock:
+                            answered += 1
+                    got.set()
+            except grpc.RpcError as error:
+                got.set()
+                with lock:
+                    errors[describe(error)] += 1
+
+        threads = [threading.Thread(target=run) for _ in range(args.streams)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(json.dumps({"answered": answered, "errors": errors}))
+    else:
+        def report(call):
+            try:
+                call()
+                print(json.dumps({"code": "OK"}))
+            except grpc.RpcError as error:
+                trailers = list(error.trailing_metadata() or ())
+                reason = dict(trailers).get("quiver-reason")
+                size = sum(len(key) + (len(value) if isinstance(value, (bytes, str)) else 0) for key, value in trailers)
+                print(json.dumps({
+                    "code": error.code().name, "reason": reason, "details_bytes": len((error.details() or "").encode()),
+                    "trailer_bytes": size,
+                }))
+
+        if args.probe == "long-name":
+            collections = collections_pb2_grpc.CollectionServiceStub(channel)
+            schema = types_pb2.CollectionSchema(name="n" * args.length, dimension=4, metric=types_pb2.METRIC_L2)
+            report(lambda: collections.CreateCollection(collections_pb2.CreateCollectionRequest(schema=schema), timeout=args.timeout))
+        else:
+            request = search_pb2.SearchRequest(
+                collection="probe", queries=pack([0.5] * 8), k=5, filter='title like "%s%%x"' % ("x" * args.length))
+            report(lambda: search.Search(request, timeout=args.timeout))
+
+if __name__ == "__main__":
+    main()
