@@ -67,6 +67,9 @@ let package = Package(
         ),
 
         .target(name: "QuiverStorage", dependencies: ["QuiverCore", "CRocksDB", "CRocksDBShim"]),
+        // API keys and roles: the keys file's parser and the constant-time key match, for every
+        // listener (and the fuzzers) without the server around them.
+        .target(name: "QuiverAuth", dependencies: ["QuiverCore"]),
         .target(name: "QuiverIndex", dependencies: ["QuiverCore", "CFaissShim", "CLZ4"]),
         .target(
             name: "QuiverFilter",
@@ -102,7 +105,7 @@ let package = Package(
         .target(
             name: "QuiverServer",
             dependencies: [
-                "QuiverCore", "QuiverEngine", "QuiverProto", "QuiverWire",
+                "QuiverCore", "QuiverAuth", "QuiverEngine", "QuiverProto", "QuiverWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -127,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "QuiverCore", "QuiverEngine", "QuiverIndex", "QuiverServer", "QuiverClient", "QuiverWire",
+                "QuiverCore", "QuiverAuth", "QuiverEngine", "QuiverIndex", "QuiverServer", "QuiverClient", "QuiverWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -168,6 +171,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The fuzz targets (scripts/fuzz.sh builds them with -sanitize=fuzzer,address -DFUZZING);
+        // built normally, it replays inputs through a target (the tests replay every seed).
+        .executableTarget(
+            name: "quiver-fuzz",
+            dependencies: [
+                "QuiverCore", "QuiverAuth", "QuiverFilter", "QuiverIndex", "QuiverProto", "QuiverWire",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // Child process of the kill -9 crash tests: writes seeded batches and prints each
         // acknowledgement. Test-only; not installed.
         .executableTarget(
@@ -195,11 +207,12 @@ let package = Package(
         .testTarget(
             name: "QuiverServerTests",
             dependencies: [
-                "quiver", "QuiverClient", "QuiverServer", "QuiverTesting", "QuiverServerTesting", "QuiverProto", "QuiverWire",
+                "quiver", "QuiverAuth", "QuiverClient", "QuiverServer", "QuiverTesting", "QuiverServerTesting", "QuiverProto", "QuiverWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ]
         ),
+        .testTarget(name: "QuiverFuzzTests", dependencies: ["quiver-fuzz", "QuiverTesting"]),
         .testTarget(
             name: "QuiverCLITests",
             dependencies: ["quiver", "quiver-bench", "QuiverClient", "QuiverTesting", "QuiverServerTesting", "QuiverWire"]

@@ -88,7 +88,11 @@ private struct BitmapEvaluator {
             guard !codes.contains(nil) else { return RowBitmap(count: count) }
             let wantedCodes = Set(codes.map { $0! })
             if indexes != nil {
+                // Start from the rows with a value: `contains_all(f, [])` holds for every row
+                // with tags, an empty list included, and for no null row (the fuzzer found this
+                // path returning the null rows too).
                 var result = RowBitmap.all(count)
+                result.subtract(nullRows(field.index))
                 for code in wantedCodes { result.formIntersection(rows(field.index, codes: [code])) }
                 return result
             }

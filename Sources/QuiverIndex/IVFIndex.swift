@@ -151,12 +151,18 @@ public final class IVFIndex: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: data, count: size))
     }
 
-    /// Reads an index that `serialized()` wrote.
+    /// Reads an index that `serialized()` wrote, holding `rows` vectors of `dimension`. Its layout
+    /// is checked first (`quiver_ivf_check_layout`), so that FAISS's reader, which allocates what
+    /// the bytes' counts say, only ever sees counts that fit the bytes.
     ///
-    /// - Throws: `corruption` when the bytes are not an IVF index of `dimension`.
-    public static func deserialize(_ bytes: UnsafeRawBufferPointer, dimension: Int) throws(QuiverError) -> IVFIndex {
+    /// - Throws: `corruption` when the bytes are not an IVF index of `dimension` with `rows` rows.
+    public static func deserialize(_ bytes: UnsafeRawBufferPointer, dimension: Int, rows: Int) throws(QuiverError) -> IVFIndex {
         var out: OpaquePointer?
         do {
+            try shimCall("IVF layout check") {
+                quiver_ivf_check_layout(
+                    bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, Int64(dimension), Int64(rows), $0, $1)
+            }
             try shimCall("IVF deserialize") {
                 quiver_faiss_deserialize(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &out, $0, $1)
             }

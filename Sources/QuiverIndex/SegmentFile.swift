@@ -69,7 +69,13 @@ public struct SegmentFile: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .io("cannot read index file \(path)")
         }
-        let bytes = [UInt8](data)
+        return try parse([UInt8](data), path: path, dimension: dimension)
+    }
+
+    /// Verifies and decodes the bytes of a segment file; `path` names it in errors.
+    ///
+    /// - Throws: `corruption` for anything that is not a whole, intact segment file of `dimension`.
+    public static func parse(_ bytes: [UInt8], path: String, dimension: Int) throws(QuiverError) -> (file: SegmentFile, checksum: UInt32) {
         guard bytes.count >= headerSize, Array(bytes[0..<8]) == magic else {
             throw .corruption("\(path) is not a Quiver index file")
         }
@@ -103,7 +109,7 @@ public struct SegmentFile: Sendable {
         let labels = (0..<n).map { RecordID(load(UInt64.self, payload, 8 + n * 8 + $0 * 8)) }
         let index = try payload.withUnsafeBytes { raw in
             Result { () throws(QuiverError) in
-                try IVFIndex.deserialize(UnsafeRawBufferPointer(rebasing: raw[(8 + n * 16)...]), dimension: dimension)
+                try IVFIndex.deserialize(UnsafeRawBufferPointer(rebasing: raw[(8 + n * 16)...]), dimension: dimension, rows: n)
             }
         }.get()
         guard index.count == n, index.dimension == dimension else {

@@ -1,5 +1,6 @@
 import GRPCCore
 import Logging
+import QuiverAuth
 import QuiverCore
 import QuiverWire
 

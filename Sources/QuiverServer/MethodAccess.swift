@@ -1,3 +1,4 @@
+import QuiverAuth
 import GRPCCore
 import QuiverProto
 

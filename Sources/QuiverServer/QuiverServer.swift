@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Logging
+import QuiverAuth
 import QuiverCore
 import QuiverEngine
 import QuiverProto

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import QuiverAuth
 import QuiverCore
 import QuiverEngine
 import QuiverIndex

@@ -37,4 +37,27 @@ import Testing
         // Neither trivially all nor trivially none.
         #expect(passing > 200 * 300 / 20 && passing < 200 * 300 * 19 / 20, "\(passing)")
     }
+
+    /// Tag functions with an empty list, found by the filter fuzzer: `contains_all(f, [])` holds
+    /// for every row with tags (an empty list included) and for no null row, `contains_any(f, [])`
+    /// for none — through the indexes as row by row (the indexes returned the null rows too).
+    @Test func tagFunctionsWithAnEmptyListAgreeEverywhere() throws {
+        let rows: [[FieldValue]] = (0..<40).map { i in
+            var row = [FieldValue](repeating: .null, count: Self.schema.fields.count)
+            let labels = Self.schema.fields.firstIndex { $0.type == .tags }!
+            row[labels] = i % 4 == 0 ? .null : .tags(Array(["a", "b"].prefix(i % 3)))
+            return row
+        }
+        var columns = FieldColumns(schema: Self.schema)
+        for row in rows { columns.append(row) }
+        let frozen = SegmentFields(freezing: columns)
+        for text in ["contains_all(labels, [])", "contains_any(labels, [])", "not contains_all(labels, [])"] {
+            let filter = try Filter.parse(text, schema: Self.schema)
+            let want = rows.indices.filter { filter.matches(rows[$0]) }.map(Int64.init)
+            #expect(filter.rows(in: columns, count: rows.count).rows == want, "scanned: \(text)")
+            #expect(filter.rows(in: frozen).rows == want, "indexed: \(text)")
+        }
+        let all = try Filter.parse("contains_all(labels, [])", schema: Self.schema)
+        #expect(all.rows(in: frozen).cardinality == 30)
+    }
 }

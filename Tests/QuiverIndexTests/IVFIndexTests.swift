@@ -131,11 +131,40 @@ import Testing
         let segment = try template.emptyClone()
         try base.withUnsafeBufferPointer { try segment.add($0, ids: (0..<1_000).map(Int64.init)) }
         let bytes = try segment.serialized()
-        let copy = try bytes.withUnsafeBytes { raw in try IVFIndex.deserialize(raw, dimension: d) }
+        let copy = try bytes.withUnsafeBytes { raw in try IVFIndex.deserialize(raw, dimension: d, rows: 1_000) }
         #expect(copy.count == 1_000 && copy.listSizes() == segment.listSizes())
         let queries = data.points(count: 3, stream: 1)
         #expect(try copy.searchFAISS(queries, k: 5, nprobe: 16).labels == (try segment.searchFAISS(queries, k: 5, nprobe: 16).labels))
-        #expect(throws: QuiverError.self) { try [UInt8](repeating: 7, count: 64).withUnsafeBytes { try IVFIndex.deserialize($0, dimension: d) } }
+        #expect(throws: QuiverError.self) { try [UInt8](repeating: 7, count: 64).withUnsafeBytes { try IVFIndex.deserialize($0, dimension: d, rows: 0) } }
+    }
+
+    /// Every layout Quiver writes (flat, SQ8 and PQ codes, L2 and inner product) passes the
+    /// layout check that runs before FAISS's reader, and the check refuses what does not match:
+    /// another row count or dimension, a byte more or less, a list size that does not add up.
+    @Test(arguments: [IVFCodes.flat, .sq8, .pq(m: 4)])
+    func theLayoutCheckAcceptsWhatQuiverWritesAndNothingElse(codes: IVFCodes) throws {
+        let d = 8
+        let data = ClusteredDataset(dimension: d, clusters: 5, seed: 4)
+        let base = data.points(count: 600, stream: 0)
+        for innerProduct in [false, true] {
+            let template = try IVFIndex.train(
+                innerProduct: innerProduct, dimension: d, nlist: 8, codes: codes, spherical: false, vectors: base, iterations: 4, seed: 1)
+            let segment = try template.emptyClone()
+            try base.withUnsafeBufferPointer { try segment.add($0, ids: (0..<600).map(Int64.init)) }
+            let bytes = try segment.serialized()
+            let copy = try bytes.withUnsafeBytes { try IVFIndex.deserialize($0, dimension: d, rows: 600) }
+            #expect(copy.listSizes() == segment.listSizes(), "\(codes)")
+            #expect(throws: QuiverError.self) { try bytes.withUnsafeBytes { try IVFIndex.deserialize($0, dimension: d, rows: 599) } }
+            #expect(throws: QuiverError.self) { try bytes.withUnsafeBytes { try IVFIndex.deserialize($0, dimension: 4, rows: 600) } }
+            #expect(throws: QuiverError.self) { try (bytes + [0]).withUnsafeBytes { try IVFIndex.deserialize($0, dimension: d, rows: 600) } }
+            #expect(throws: QuiverError.self) { try bytes.dropLast().withUnsafeBytes { try IVFIndex.deserialize($0, dimension: d, rows: 600) } }
+            // The first list's size, made larger: the sizes no longer add up to the rows.
+            var forged = bytes
+            let full = Array("full".utf8)
+            let at = try #require((0..<(forged.count - 4)).first { Array(forged[$0..<($0 + 4)]) == full })
+            forged[at + 12] &+= 1
+            #expect(throws: QuiverError.self) { try forged.withUnsafeBytes { try IVFIndex.deserialize($0, dimension: d, rows: 600) } }
+        }
     }
 
     @Test func crc32cMatchesTheStandardCheckValue() {

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverClient
+import QuiverAuth
 import QuiverCore
 @testable import QuiverServer
 import QuiverWire

@@ -181,6 +181,11 @@ int64_t quiver_ivf_memory_bytes(const quiver_faiss_index* index);
 int32_t quiver_faiss_serialize(
     const quiver_faiss_index* index, uint8_t** data, size_t* size, char* err, size_t err_len);
 
+/* Checks, without FAISS, that `data` is an IVF index of the exact layout Quiver writes, of
+ * dimension d and ntotal rows, every count in it consistent with the bytes (ivf_layout.cpp).
+ * Call before quiver_faiss_deserialize: FAISS's reader allocates what a file's counts say. */
+int32_t quiver_ivf_check_layout(const uint8_t* data, size_t size, int64_t d, int64_t ntotal, char* err, size_t err_len);
+
 int32_t quiver_faiss_deserialize(
     const uint8_t* data, size_t size, quiver_faiss_index** out, char* err, size_t err_len);
 
