@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything (debug) and runs the whole test suite.
-# Extra arguments go to `swift test`, for example: scripts/test.sh --filter CrashTests
+# Installs what is missing, builds everything (debug) and runs the whole test suite, then each
+# fuzz target for a short while (QUIVER_FUZZ_SECONDS each, default 60; 0 skips them).
+# Extra arguments go to `swift test`, for example: scripts/test.sh --filter CrashTests (the fuzz
+# runs are skipped when arguments are given).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +16,7 @@ fi
 # as child processes, so those must exist before the tests run.
 swift build --build-tests
 swift test --skip-build "$@"
+fuzz_seconds=${QUIVER_FUZZ_SECONDS:-60}
+if [ $# -eq 0 ] && [ "$fuzz_seconds" != 0 ]; then
+  scripts/fuzz.sh all "$fuzz_seconds"
+fi
