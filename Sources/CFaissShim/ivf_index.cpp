@@ -328,6 +328,46 @@ extern "C" void quiver_ivf_list_sizes(const quiver_faiss_index* index, int64_t* 
     for (size_t l = 0; l < ivf->nlist; l++) sizes[l] = (int64_t)ivf->invlists->list_size(l);
 }
 
+extern "C" int32_t quiver_ivf_walk_lists(const quiver_faiss_index* index, int64_t nq, int64_t* lists, int64_t nprobe,
+                                         const uint64_t* excluded, int64_t min_lists, int64_t planned_lists,
+                                         double share, char* err, size_t err_len) {
+    return guarded(err, err_len, [&] {
+        const faiss::IndexIVF* ivf = as_ivf(index);
+        const faiss::InvertedLists* invlists = ivf->invlists;
+        for (int64_t q = 0; q < nq; q++) {
+            int64_t* row = lists + q * nprobe;
+            // What the planned lists would hold if the filter passed `share` of every list.
+            int64_t planned_rows = 0;
+            for (int64_t p = 0; p < std::min(planned_lists, nprobe); p++) {
+                if (row[p] >= 0 && row[p] < (int64_t)ivf->nlist) planned_rows += (int64_t)invlists->list_size(row[p]);
+            }
+            const double needed = share * (double)planned_rows;
+            int64_t seen = 0;
+            for (int64_t p = 0; p < nprobe; p++) {
+                if (p >= min_lists && (double)seen >= needed) {
+                    for (int64_t rest = p; rest < nprobe; rest++) row[rest] = -1;
+                    break;
+                }
+                const int64_t list = row[p];
+                if (list < 0 || list >= (int64_t)ivf->nlist) continue;
+                const size_t n = invlists->list_size(list);
+                if (n == 0) continue;
+                faiss::InvertedLists::ScopedIds ids(invlists, list);
+                for (size_t j = 0; j < n; j++) {
+                    if (!is_excluded(excluded, ids.get()[j])) seen++;
+                }
+            }
+        }
+    });
+}
+
+extern "C" int32_t quiver_ivf_row_lists(const quiver_faiss_index* index, int32_t* lists) {
+    const std::vector<int64_t>& located = index->row_locations;
+    if (located.empty() || (int64_t)located.size() != index->index->ntotal) return -1;
+    for (size_t row = 0; row < located.size(); row++) lists[row] = (int32_t)(located[row] >> 32);
+    return 0;
+}
+
 extern "C" int64_t quiver_ivf_memory_bytes(const quiver_faiss_index* index) {
     const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index->index.get());
     if (!ivf) return 0;

@@ -383,6 +383,7 @@ extension Quiver_V1_SearchRequest {
             $0.includeVectors = options.includeVectors
             options.fields.apply(names: &$0.outputFields, all: &$0.allFields)
             if let nprobe = options.nprobe { $0.params.nprobe = UInt32(clamping: nprobe) }
+            if let target = options.recallTarget { $0.params.recallTarget = target }
             $0.filter = options.filter ?? ""
             $0.explain = explain
         }

@@ -86,6 +86,17 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
         }
         try check(index.nlist, IndexSettings.nlistRange, "nlist")
         try check(index.nprobe, IndexSettings.nprobeRange, "nprobe")
+        if let target = index.recallTarget, !IndexSettings.recallTargetRange.contains(target) {
+            throw .invalid(
+                .invalidSchema,
+                "collection \"\(name)\": recall_target must be \(IndexSettings.recallTargetRange.lowerBound)–\(IndexSettings.recallTargetRange.upperBound), got \(target)",
+                collection: name, field: "recall_target", value: String(target))
+        }
+        if index.recallTarget != nil, index.nprobe != nil {
+            throw .invalid(
+                .invalidSchema, "collection \"\(name)\": give nprobe or recall_target as the search default, not both",
+                collection: name, field: "recall_target", value: String(index.recallTarget!))
+        }
         try check(index.segmentRows, IndexSettings.segmentRowsRange, "segment_rows")
         try check(index.sealAfterSeconds, IndexSettings.sealAfterSecondsRange, "seal_after_seconds")
         if case .pq(let m) = index.codes, m > dimension || dimension % m != 0 {

@@ -9,6 +9,9 @@ public struct IndexSettings: Sendable, Hashable, Codable {
     /// Lists probed by a search that does not say; `nil` derives it from `nlist`
     /// (`IndexSettings.nprobeDefault(nlist:)`).
     public var nprobe: Int?
+    /// The recall@k a search that gives neither nprobe nor a target asks for; `nil` uses
+    /// `recallTargetDefault` (0.95). Ignored when `nprobe` is set.
+    public var recallTarget: Double?
     /// Rows at which the growing segment is sealed; `nil` uses about 64 MiB of vectors
     /// (`IndexSettings.segmentRows(dimension:)`).
     public var segmentRows: Int?
@@ -19,12 +22,13 @@ public struct IndexSettings: Sendable, Hashable, Codable {
     public var compressFiles: Bool
 
     public init(
-        codes: IVFCodes = .flat, nlist: Int? = nil, nprobe: Int? = nil, segmentRows: Int? = nil,
+        codes: IVFCodes = .flat, nlist: Int? = nil, nprobe: Int? = nil, recallTarget: Double? = nil, segmentRows: Int? = nil,
         sealAfterSeconds: Int = 600, compressFiles: Bool = false
     ) {
         self.codes = codes
         self.nlist = nlist
         self.nprobe = nprobe
+        self.recallTarget = recallTarget
         self.segmentRows = segmentRows
         self.sealAfterSeconds = sealAfterSeconds
         self.compressFiles = compressFiles
@@ -32,6 +36,11 @@ public struct IndexSettings: Sendable, Hashable, Codable {
 
     public static let nlistRange = 1...65_536
     public static let nprobeRange = 1...65_536
+    /// Recall targets a search or a collection may ask for.
+    public static let recallTargetRange = 0.5...1.0
+    /// The recall@k searches aim for when neither they nor their collection say (docs/filters.md,
+    /// "Recall you can ask for").
+    public static let recallTargetDefault = 0.95
     public static let segmentRowsRange = 256...10_000_000
     public static let sealAfterSecondsRange = 1...86_400
 
@@ -58,7 +67,7 @@ public struct IndexSettings: Sendable, Hashable, Codable {
     public func effectiveSegmentRows(dimension: Int) -> Int { segmentRows ?? Self.segmentRows(dimension: dimension) }
 
     enum CodingKeys: String, CodingKey {
-        case codes, nlist, nprobe, segmentRows, sealAfterSeconds, compressFiles
+        case codes, nlist, nprobe, recallTarget, segmentRows, sealAfterSeconds, compressFiles
     }
 
     public init(from decoder: any Decoder) throws {
@@ -66,6 +75,7 @@ public struct IndexSettings: Sendable, Hashable, Codable {
         codes = try c.decodeIfPresent(IVFCodes.self, forKey: .codes) ?? .flat
         nlist = try c.decodeIfPresent(Int.self, forKey: .nlist)
         nprobe = try c.decodeIfPresent(Int.self, forKey: .nprobe)
+        recallTarget = try c.decodeIfPresent(Double.self, forKey: .recallTarget)
         segmentRows = try c.decodeIfPresent(Int.self, forKey: .segmentRows)
         sealAfterSeconds = try c.decodeIfPresent(Int.self, forKey: .sealAfterSeconds) ?? 600
         compressFiles = try c.decodeIfPresent(Bool.self, forKey: .compressFiles) ?? false

@@ -25,9 +25,15 @@ public struct SearchPlan: Sendable, Hashable {
         public var nprobe: Int?
         /// Lists of the segment's index (indexed segments only).
         public var nlist: Int?
+        /// The recall the segment's calibration expects of its IVF scan at `nprobe`, at the depth
+        /// the search needs of it (IVF with a calibration only).
+        public var expectedRecall: Double?
+        /// Sample queries of the segment's calibration (indexed segments that have one).
+        public var calibrationQueries: Int?
 
         public init(
-            id: SegmentID, phase: SegmentPhase, liveRows: Int, passingRows: Int, strategy: Strategy, nprobe: Int?, nlist: Int?
+            id: SegmentID, phase: SegmentPhase, liveRows: Int, passingRows: Int, strategy: Strategy, nprobe: Int?, nlist: Int?,
+            expectedRecall: Double? = nil, calibrationQueries: Int? = nil
         ) {
             self.id = id
             self.phase = phase
@@ -36,6 +42,8 @@ public struct SearchPlan: Sendable, Hashable {
             self.strategy = strategy
             self.nprobe = nprobe
             self.nlist = nlist
+            self.expectedRecall = expectedRecall
+            self.calibrationQueries = calibrationQueries
         }
     }
 
@@ -47,12 +55,23 @@ public struct SearchPlan: Sendable, Hashable {
     public var exactRetries: Int
     /// Time spent evaluating the filter into row sets, all segments.
     public var filterMicroseconds: Int
+    /// The recall@k the indexed segments' nprobe was chosen for (given, the collection's, or
+    /// the default); `nil` when an nprobe was given instead.
+    public var recallTarget: Double?
+    /// The nprobe given (by the request or as the collection's default), which indexed segments
+    /// probe at least; `nil` when a recall target was used.
+    public var nprobeGiven: Int?
 
-    public init(filter: String?, segments: [Segment], exactRetries: Int, filterMicroseconds: Int) {
+    public init(
+        filter: String?, segments: [Segment], exactRetries: Int, filterMicroseconds: Int, recallTarget: Double? = nil,
+        nprobeGiven: Int? = nil
+    ) {
         self.filter = filter
         self.segments = segments
         self.exactRetries = exactRetries
         self.filterMicroseconds = filterMicroseconds
+        self.recallTarget = recallTarget
+        self.nprobeGiven = nprobeGiven
     }
 
     /// Live rows that pass the filter, over all segments.

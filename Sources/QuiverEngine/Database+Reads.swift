@@ -43,7 +43,8 @@ extension Database {
 
     /// k-nearest-neighbour search over every live record, or over those that pass
     /// `options.filter`: exact over growing and sealed segments, IVF over indexed ones
-    /// (`options.nprobe` lists, exact for Flat codes when it reaches nlist), one merged top-k.
+    /// (at `options.recallTarget`, or at least `options.nprobe` lists; exact for Flat codes at a
+    /// target of 1 or an nprobe that reaches nlist), one merged top-k.
     ///
     /// Hits come best first: ascending squared distance for `l2`, descending similarity for `ip`
     /// and `cosine`; equal scores are ordered by ascending id. `k` hits come back whenever `k`
@@ -81,12 +82,21 @@ extension Database {
                     .limitExceeded, "collection \"\(name)\": nprobe must be 1–\(IndexSettings.nprobeRange.upperBound), got \(nprobe)",
                     collection: name, field: "nprobe", value: String(nprobe))
             }
+            if let target = options.recallTarget, !IndexSettings.recallTargetRange.contains(target) {
+                throw .invalid(
+                    .limitExceeded,
+                    "collection \"\(name)\": recall_target must be \(IndexSettings.recallTargetRange.lowerBound)–\(IndexSettings.recallTargetRange.upperBound), got \(target)",
+                    collection: name, field: "recall_target", value: String(target))
+            }
             let filter = try options.filter.map { (text) throws(QuiverError) in try Self.parseFilter(text, collection: collection) }
             try checkResultSize(
                 collection: name, records: queries.count * k, dimension: schema.dimension, includeVectors: options.includeVectors,
                 what: "\(queries.count) \(queries.count == 1 ? "query" : "queries") with k \(k)")
             let view = collection.view()
-            let (hits, plan) = try await scan(view, queries: flat, k: k, nprobe: options.nprobe, filter: filter)
+            let (hits, plan) = try await scan(
+                view, queries: flat, k: k,
+                probing: .resolve(requestedNprobe: options.nprobe, requestedRecall: options.recallTarget, collection: schema.index),
+                filter: filter)
             EngineMetrics.searched(plan)
             return (try await materialize(view, hits: hits, includeVectors: options.includeVectors, fieldIndices: fieldIndices), plan)
         }
@@ -133,13 +143,13 @@ extension Database {
     /// a cooperative thread for long; so does evaluating a filter over more than
     /// `inlineFilterRowsMax` rows.
     private func scan(
-        _ view: CollectionView, queries: [Float], k: Int, nprobe requested: Int?, filter: Filter?
+        _ view: CollectionView, queries: [Float], k: Int, probing: SearchPlanner.Probing, filter: Filter?
     ) async throws(QuiverError) -> ([[TopKAccumulator.Hit]], SearchPlan) {
         let dimension = view.stored.schema.dimension
         let queryCount = queries.count / dimension
         let slices = max(1, min(readers.threadCount, queryCount / ComputeThreads.blasQueryThreshold))
         let perSlice = (queryCount + slices - 1) / slices
-        let planner = SearchPlanner(view: view, k: k, requestedNprobe: requested, settings: plannerSettings)
+        let planner = SearchPlanner(view: view, k: k, probing: probing, settings: plannerSettings)
 
         if slices == 1 {
             // Without a filter, planning is a pass over the segment list: done here, it also

@@ -12,10 +12,14 @@ public struct PlannerSettings: Sendable, Hashable {
     /// Passing rows the probed IVF lists of a segment should hold per hit wanted; nprobe is raised
     /// until they are expected to (for filters independent of where vectors lie). Default 4.
     public var passingPerHitMin: Int
+    /// Probe an nprobe given exactly as given, never raised for k or a filter. Default `false`;
+    /// only for measuring what the raising buys (`quiver-bench recall`).
+    public var nprobeFixed: Bool
 
-    public init(gatherCost: Double = 2, exactRowsShareMax: Double = 0.25, passingPerHitMin: Int = 4) {
+    public init(gatherCost: Double = 2, exactRowsShareMax: Double = 0.25, passingPerHitMin: Int = 4, nprobeFixed: Bool = false) {
         self.gatherCost = max(0, gatherCost)
         self.exactRowsShareMax = min(1, max(0, exactRowsShareMax))
         self.passingPerHitMin = max(1, passingPerHitMin)
+        self.nprobeFixed = nprobeFixed
     }
 }

@@ -10,16 +10,25 @@ import QuiverIndex
 /// - a growing or sealed segment: its passing rows read one by one (`exactRows`) when at most
 ///   `exactRowsShareMax` of its rows pass, else one sequential pass that skips the others (`exact`);
 /// - an indexed segment: the cost of reading the passing rows one by one (`gatherCost` per row)
-///   against the cost of an IVF scan (the rows in the probed lists), with nprobe raised until the
-///   probed lists are expected to hold `passingPerHitMin × k` passing rows. The cheaper wins.
+///   against the cost of an IVF scan (the rows in the probed lists). The cheaper wins.
+///
+/// How many lists an indexed segment probes (`Probing`): the recall the search asks for — a target
+/// recall@k, or the recall an unfiltered k ≤ 10 search gets at the nprobe given — at the depth the
+/// segment must be searched to: a segment holding `live` of the collection's rows, under a filter
+/// that `passing` rows pass in all, holds about k·live/passing of the k nearest passing rows' worth
+/// of unfiltered neighbours (`depth`). The segment's calibration (`RecallCalibration`) says how many
+/// lists reach that recall at that depth. So the lists probed grow with k and with the filter's
+/// selectivity, and a filtered search keeps the recall an unfiltered one has at the same setting.
+/// Segments without a calibration (written before calibrations existed) probe the nprobe given,
+/// raised until the probed lists are expected to hold `passingPerHitMin × k` passing rows.
 /// (The constants are `PlannerSettings`; the rules are `choose`, a pure function of what is known
 /// of each segment, with its cases in `Tests/QuiverEngineTests/testdata/plan.txt`.)
-/// Segments of one template generation share one coarse assignment, so they probe the largest
-/// nprobe any of them needs.
+/// Segments of one template generation share one coarse assignment, computed for the largest
+/// nprobe any of them probes; each scans its own prefix of it.
 ///
 /// A query for which the IVF lists held fewer than k passing rows, while k exist, is searched
 /// again exactly over every segment's passing rows: k hits come back whenever k rows pass.
-/// docs/filters.md ("The planner") has the measurements behind the constants.
+/// docs/filters.md ("The planner", "Recall you can ask for") has the measurements behind this.
 struct SearchPlanner {
     struct SegmentScan: Sendable {
         var strategy: SearchPlan.Strategy
@@ -28,16 +37,46 @@ struct SearchPlanner {
         /// `exact` and `ivf`: rows to skip (tombstones, and rows that fail the filter).
         var excluded: RowBitmap?
         var passing: Int
+        /// `ivf`: lists probed.
+        var nprobe: Int?
+        /// `ivf` with a calibration: the recall@depth it expects.
+        var expectedRecall: Double?
+        /// `ivf` under a filter with a calibration: how each query walks its lists.
+        var walk: Walk?
     }
 
     struct Plan: Sendable {
         var scans: [SegmentScan]
-        /// nprobe per template generation in use.
+        /// nprobe of the coarse assignment per template generation in use (the largest of its segments').
         var nprobes: [UInt32: Int]
         var passing: Int
         var filterMicroseconds: Int
         /// Floats the scan reads per query (every scanned row, each generation's centroids).
         var floatsPerQuery: Int
+        var probing: Probing
+    }
+
+    /// What a search asks of the probing of indexed segments.
+    enum Probing: Hashable, Sendable {
+        /// nprobe given (by the request, or as the collection's default): at least that many
+        /// lists, and more where k or the filter need them to keep the recall an unfiltered search
+        /// with k ≤ 10 has at that nprobe.
+        case nprobe(Int)
+        /// The fewest lists whose expected recall@k reaches this.
+        case recall(Double)
+
+        var givenNprobe: Int? {
+            if case .nprobe(let value) = self { value } else { nil }
+        }
+
+        /// A request's nprobe wins over its target recall; then the collection's nprobe, then its
+        /// target recall, then `IndexSettings.recallTargetDefault`.
+        static func resolve(requestedNprobe: Int?, requestedRecall: Double?, collection: IndexSettings) -> Probing {
+            if let requestedNprobe { return .nprobe(requestedNprobe) }
+            if let requestedRecall { return .recall(requestedRecall) }
+            if let nprobe = collection.nprobe { return .nprobe(nprobe) }
+            return .recall(collection.recallTarget ?? IndexSettings.recallTargetDefault)
+        }
     }
 
     /// What the planner knows of one segment when it chooses how to scan it: everything
@@ -56,64 +95,131 @@ struct SearchPlanner {
         var live: Int
         /// Live rows that pass the filter; `nil` without a filter.
         var passing: Int?
+        /// Indexed segments: how recall grows with nprobe; `nil` when unknown.
+        var calibration: RecallCalibration?
     }
 
-    /// How one segment is scanned; `nprobe` for `ivf` (shared by its generation).
+    /// How one segment is scanned; `nprobe` for `ivf`.
     struct Choice: Hashable, Sendable {
         var strategy: SearchPlan.Strategy
         var nprobe: Int?
+        /// `ivf` with a calibration: the recall@depth expected at `nprobe`.
+        var expectedRecall: Double?
+        /// `ivf` under a filter with a calibration: each query probes its lists, nearest first,
+        /// until they hold as many passing rows as `nprobe` lists hold on average.
+        var walk: Walk?
+    }
+
+    /// A filtered scan's lists per query: at least `listsMin` (what the target needs without
+    /// the filter, for a query whose nearest lists are full of passing rows), then on until the
+    /// lists probed hold as many passing rows as the query's first `listsPlanned` lists would if
+    /// the filter passed `share` of every list, at most `listsMax`. With a filter that is
+    /// independent of where vectors lie this probes about `listsPlanned`; with one that follows
+    /// the clusters, a query far from the passing rows walks past the lists that hold none of
+    /// them, and one among them stops early. (Counted in rows of the query's own lists, not in
+    /// average lists: lists near a query are often larger than average, and a walk by an average
+    /// count stopped early there and lost recall.)
+    struct Walk: Hashable, Sendable {
+        var listsMin: Int
+        var listsPlanned: Int
+        /// Passing rows over published rows of the segment.
+        var share: Double
+        var listsMax: Int
+
+        /// How much further than the planned nprobe a query may walk: four times, plus 16.
+        static func listsMax(nprobe: Int, nlist: Int) -> Int { min(nlist, 4 * nprobe + 16) }
     }
 
     let view: CollectionView
     let k: Int
-    let requestedNprobe: Int?
+    let probing: Probing
     let settings: PlannerSettings
+
+    /// Depth of the reference search for `Probing.nprobe`: an unfiltered search with k ≤ 10,
+    /// for which nprobe values are usually tuned.
+    static let referenceK = 10
 
     /// The strategy (and nprobe) of every segment, from what is known of each (see the type's
     /// description for the rules). A pure function of its arguments.
-    static func choose(
-        _ segments: [SegmentFacts], k: Int, requestedNprobe: Int?, collectionNprobe: Int?, settings: PlannerSettings
-    ) -> [Choice] {
-        func baseNprobe(nlist: Int) -> Int { min(nlist, requestedNprobe ?? collectionNprobe ?? IndexSettings.nprobeDefault(nlist: nlist)) }
-        var strategies: [SearchPlan.Strategy] = []
-        var nprobes: [UInt32: Int] = [:]
-        for segment in segments {
+    static func choose(_ segments: [SegmentFacts], k: Int, probing: Probing, settings: PlannerSettings) -> [Choice] {
+        let liveTotal = segments.reduce(0) { $0 + $1.live }
+        let passingTotal = segments.reduce(0) { $0 + ($1.passing ?? $1.live) }
+        // Lists for an indexed segment at a recall target (or the given nprobe's recall).
+        func probe(_ segment: SegmentFacts, nlist: Int, target: Double?) -> Choice {
             let passing = segment.passing ?? segment.live
-            guard passing > 0 else {
-                strategies.append(.skipped)
-                continue
-            }
-            switch segment.storage {
-            case .exact:
-                if segment.passing != nil, Double(passing) <= settings.exactRowsShareMax * Double(segment.rows) {
-                    strategies.append(.exactRows)
-                } else {
-                    strategies.append(.exact)
-                }
-            case .indexed(let nlist, let generation):
-                let base = baseNprobe(nlist: nlist)
-                guard segment.passing != nil else {
-                    strategies.append(.ivf)
-                    nprobes[generation] = max(nprobes[generation] ?? 0, base)
-                    continue
-                }
+            if settings.nprobeFixed, let given = probing.givenNprobe { return Choice(strategy: .ivf, nprobe: min(nlist, given)) }
+            guard let calibration = segment.calibration else {
+                let base = min(nlist, probing.givenNprobe ?? IndexSettings.nprobeDefault(nlist: nlist))
+                guard segment.passing != nil else { return Choice(strategy: .ivf, nprobe: base) }
                 // Lists needed to expect enough passing rows, if the filter is independent of
                 // where the vectors lie.
                 let wanted = (settings.passingPerHitMin * k * nlist + passing - 1) / passing
-                let nprobe = min(nlist, max(base, wanted))
-                let ivfCost = Double(segment.rows) * Double(nprobe) / Double(nlist)
-                if Double(passing) * settings.gatherCost <= ivfCost {
-                    strategies.append(.exactRows)
-                } else {
-                    strategies.append(.ivf)
-                    nprobes[generation] = max(nprobes[generation] ?? 0, nprobe)
+                return Choice(strategy: .ivf, nprobe: min(nlist, max(base, wanted)))
+            }
+            let depth = max(1, Double(k) * Double(segment.live) / Double(passingTotal))
+            let nprobe: Int
+            switch probing {
+            case .nprobe(let given):
+                let given = min(given, nlist)
+                let referenceDepth = max(1, Double(min(k, referenceK)) * Double(segment.live) / Double(liveTotal))
+                let reference = calibration.recall(depth: referenceDepth, nprobe: given)
+                nprobe = max(given, calibration.nprobe(depth: depth, recall: reference).nprobe)
+            case .recall:
+                // A sample cannot promise every neighbour of every query: 1 probes every list.
+                nprobe = target! >= 1 ? nlist : calibration.nprobe(depth: depth, recall: target!).nprobe
+            }
+            var walk: Walk?
+            if segment.passing != nil, passing < segment.live {
+                // The lists the same recall needs where every row passes.
+                let unfilteredDepth = max(1, Double(k) * Double(segment.live) / Double(liveTotal))
+                let listsMin: Int
+                switch probing {
+                case .nprobe(let given):
+                    let given = min(given, nlist)
+                    let referenceDepth = max(1, Double(min(k, referenceK)) * Double(segment.live) / Double(liveTotal))
+                    let reference = calibration.recall(depth: referenceDepth, nprobe: given)
+                    listsMin = max(given, calibration.nprobe(depth: unfilteredDepth, recall: reference).nprobe)
+                case .recall:
+                    listsMin = target! >= 1 ? nlist : calibration.nprobe(depth: unfilteredDepth, recall: target!).nprobe
                 }
+                walk = Walk(
+                    listsMin: min(listsMin, nprobe), listsPlanned: nprobe, share: Double(passing) / Double(segment.rows),
+                    listsMax: Walk.listsMax(nprobe: nprobe, nlist: nlist))
+            }
+            return Choice(strategy: .ivf, nprobe: nprobe, expectedRecall: calibration.recall(depth: depth, nprobe: nprobe), walk: walk)
+        }
+        func choice(_ segment: SegmentFacts, target: Double?) -> Choice {
+            let passing = segment.passing ?? segment.live
+            guard passing > 0 else { return Choice(strategy: .skipped) }
+            switch segment.storage {
+            case .exact:
+                if segment.passing != nil, Double(passing) <= settings.exactRowsShareMax * Double(segment.rows) {
+                    return Choice(strategy: .exactRows)
+                }
+                return Choice(strategy: .exact)
+            case .indexed(let nlist, _):
+                let ivf = probe(segment, nlist: nlist, target: target)
+                guard segment.passing != nil else { return ivf }
+                let ivfCost = Double(segment.rows) * Double(ivf.nprobe!) / Double(nlist)
+                return Double(passing) * settings.gatherCost <= ivfCost ? Choice(strategy: .exactRows) : ivf
             }
         }
-        return zip(segments, strategies).map { segment, strategy in
-            guard strategy == .ivf, case .indexed(_, let generation) = segment.storage else { return Choice(strategy: strategy) }
-            return Choice(strategy: strategy, nprobe: nprobes[generation])
+        guard case .recall(let target) = probing else { return segments.map { choice($0, target: nil) } }
+        var choices = segments.map { choice($0, target: target) }
+        // The rows searched exactly find all of their share of the k nearest, so the calibrated
+        // IVF scans need less than the target for the whole to reach it: (target − e) / (1 − e)
+        // where e is the exact share.
+        let exactPassing = zip(segments, choices).reduce(0) { sum, pair in
+            pair.1.strategy == .exact || pair.1.strategy == .exactRows ? sum + (pair.0.passing ?? pair.0.live) : sum
         }
+        let exactShare = passingTotal == 0 ? 0 : Double(exactPassing) / Double(passingTotal)
+        guard exactShare > 0, exactShare < 1 else { return choices }
+        let lowered = max(0, (target - exactShare) / (1 - exactShare))
+        for (i, segment) in segments.enumerated() where choices[i].strategy == .ivf && segment.calibration != nil {
+            guard case .indexed(let nlist, _) = segment.storage else { continue }
+            choices[i] = probe(segment, nlist: nlist, target: lowered)
+        }
+        return choices
     }
 
     func nlist(of rows: IndexedRows) throws(QuiverError) -> Int {
@@ -138,13 +244,14 @@ struct SearchPlanner {
                 case .exact: .exact
                 case .indexed(let rows): .indexed(nlist: try nlist(of: rows), generation: rows.generation)
                 }
+            var calibration: RecallCalibration?
+            if case .indexed(let rows) = segment.storage { calibration = rows.calibration }
             facts.append(
                 SegmentFacts(
                     storage: storage, rows: segment.count, live: segment.liveCount,
-                    passing: filter == nil ? nil : passingSet?.cardinality ?? 0))
+                    passing: filter == nil ? nil : passingSet?.cardinality ?? 0, calibration: calibration))
         }
-        let choices = Self.choose(
-            facts, k: k, requestedNprobe: requestedNprobe, collectionNprobe: view.stored.schema.index.nprobe, settings: settings)
+        let choices = Self.choose(facts, k: k, probing: probing, settings: settings)
         var scans: [SegmentScan] = []
         var nprobes: [UInt32: Int] = [:]
         var floats = 0
@@ -158,9 +265,12 @@ struct SearchPlanner {
                 floats += passing * dimension
             case .exact, .ivf:
                 let excluded = passingSet.map { $0.complemented() } ?? segment.tombstones
-                scans.append(SegmentScan(strategy: choice.strategy, excluded: excluded, passing: passing))
+                scans.append(
+                    SegmentScan(
+                        strategy: choice.strategy, excluded: excluded, passing: passing, nprobe: choice.nprobe,
+                        expectedRecall: choice.expectedRecall, walk: choice.walk))
                 if case .indexed(let nlist, let generation) = fact.storage, let nprobe = choice.nprobe {
-                    nprobes[generation] = nprobe
+                    nprobes[generation] = max(nprobes[generation] ?? 0, choice.walk?.listsMax ?? nprobe)
                     floats += (segment.count * nprobe + nlist - 1) / nlist * dimension
                 } else {
                     floats += segment.count * dimension
@@ -168,7 +278,9 @@ struct SearchPlanner {
             }
         }
         for generation in nprobes.keys { floats += (view.templates[generation]?.record.nlist ?? 0) * dimension }
-        return Plan(scans: scans, nprobes: nprobes, passing: facts.reduce(0) { $0 + ($1.passing ?? $1.live) }, filterMicroseconds: filterMicroseconds, floatsPerQuery: floats)
+        return Plan(
+            scans: scans, nprobes: nprobes, passing: facts.reduce(0) { $0 + ($1.passing ?? $1.live) },
+            filterMicroseconds: filterMicroseconds, floatsPerQuery: floats, probing: probing)
     }
 
     /// Runs the plan for a slice of the queries; also returns how many were searched again
@@ -193,9 +305,17 @@ struct SearchPlanner {
             case (_, .exact(let block, _)):
                 try block.scan(count: segment.count, excluded: scan.excluded, locationBase: base, into: &accumulator)
             case (_, .indexed(let rows)):
+                let shared = assignments[rows.generation]!
+                var assignment = shared
+                if let walk = scan.walk {
+                    assignment = try rows.index.walk(
+                        shared.prefix(nprobe: walk.listsMax), excluded: scan.excluded, listsMin: walk.listsMin,
+                        listsPlanned: walk.listsPlanned, share: walk.share)
+                } else if let nprobe = scan.nprobe {
+                    assignment = shared.prefix(nprobe: nprobe)
+                }
                 try rows.index.scan(
-                    assignment: assignments[rows.generation]!, labels: rows.labels, excluded: scan.excluded, locationBase: base,
-                    into: &accumulator)
+                    assignment: assignment, labels: rows.labels, excluded: scan.excluded, locationBase: base, into: &accumulator)
             }
         }
         var hits = accumulator.finish()
@@ -222,16 +342,24 @@ struct SearchPlanner {
     func report(_ plan: Plan, filter: Filter?, exactRetries: Int) -> SearchPlan {
         let segments = zip(view.segments, plan.scans).map { segment, scan in
             var nlist: Int?
-            var nprobe: Int?
+            var calibrationQueries: Int?
             if case .indexed(let rows) = segment.storage {
                 nlist = rows.index.nlist
-                if scan.strategy == .ivf { nprobe = plan.nprobes[rows.generation] }
+                calibrationQueries = rows.calibration?.queries
             }
             return SearchPlan.Segment(
                 id: segment.id, phase: segment.phase, liveRows: segment.liveCount, passingRows: scan.passing,
-                strategy: scan.strategy, nprobe: nprobe, nlist: nlist)
+                strategy: scan.strategy, nprobe: scan.strategy == .ivf ? scan.nprobe : nil, nlist: nlist,
+                expectedRecall: scan.strategy == .ivf ? scan.expectedRecall : nil, calibrationQueries: calibrationQueries)
+        }
+        var target: Double?
+        var nprobe: Int?
+        switch plan.probing {
+        case .recall(let value): target = value
+        case .nprobe(let value): nprobe = value
         }
         return SearchPlan(
-            filter: filter?.description, segments: segments, exactRetries: exactRetries, filterMicroseconds: plan.filterMicroseconds)
+            filter: filter?.description, segments: segments, exactRetries: exactRetries, filterMicroseconds: plan.filterMicroseconds,
+            recallTarget: target, nprobeGiven: nprobe)
     }
 }

@@ -16,6 +16,9 @@ final class IndexedRows: Sendable {
     let record: SegmentRecord
     /// Field values by local row, with their indexes (deleted rows' values may be null).
     let fields: SegmentFields
+    /// The record's calibration when it fits the index (a manifest record is not trusted blindly:
+    /// a table of another shape is ignored and the planner falls back to its fixed rules).
+    let calibration: RecallCalibration?
 
     init(index: IVFIndex, rowIDs: [RowID], labels: [RecordID], record: SegmentRecord, fields: SegmentFields) {
         precondition(rowIDs.count == labels.count && rowIDs.count == index.count && fields.count == rowIDs.count)
@@ -24,6 +27,7 @@ final class IndexedRows: Sendable {
         self.labels = labels
         self.record = record
         self.fields = fields
+        calibration = record.calibration.flatMap { $0.isValid && $0.nlist == index.nlist ? $0 : nil }
     }
 
     var generation: UInt32 { record.template }

@@ -71,6 +71,15 @@ public final class IVFIndex: @unchecked Sendable {
         return sizes.map(Int.init)
     }
 
+    /// The list of every local row (a segment's index only).
+    public func rowLists() throws(QuiverError) -> [Int32] {
+        var lists = [Int32](repeating: 0, count: count)
+        guard quiver_ivf_row_lists(handle, &lists) == 0 else {
+            throw QuiverError(.internal, .internalFailure, "the IVF index has no row map (not a segment's index)")
+        }
+        return lists
+    }
+
     /// The coarse assignment of every query: `nprobe` lists each (-1 where fewer lists exist).
     public func assign(queries: [Float], nprobe: Int) throws(QuiverError) -> IVFAssignment {
         let nq = queries.count / dimension
@@ -80,6 +89,27 @@ public final class IVFIndex: @unchecked Sendable {
             quiver_ivf_assign(handle, Int64(nq), queries, Int64(nprobe), &lists, &distances, $0, $1)
         }
         return IVFAssignment(nprobe: nprobe, lists: lists, distances: distances)
+    }
+
+    /// `assignment` trimmed for a filtered scan of this segment: each query keeps its first
+    /// `listsMin` lists, then as many more as it takes for the lists kept to hold as many rows
+    /// outside `excluded` as `share` of the rows of its first `listsPlanned` lists
+    /// (`quiver_ivf_walk_lists`).
+    public func walk(
+        _ assignment: IVFAssignment, excluded: RowBitmap?, listsMin: Int, listsPlanned: Int, share: Double
+    ) throws(QuiverError) -> IVFAssignment {
+        var lists = assignment.lists
+        let nq = assignment.nprobe == 0 ? 0 : lists.count / assignment.nprobe
+        let walked = excluded.withShimWords { words in
+            Result { () throws(QuiverError) in
+                try shimCall("IVF list walk") {
+                    quiver_ivf_walk_lists(
+                        handle, Int64(nq), &lists, Int64(assignment.nprobe), words, Int64(listsMin), Int64(listsPlanned), share, $0, $1)
+                }
+            }
+        }
+        try walked.get()
+        return IVFAssignment(nprobe: assignment.nprobe, lists: lists, distances: assignment.distances)
     }
 
     /// Scans the assigned lists into `accumulator`. `labels[i]` is the record id of local row i;
@@ -186,6 +216,28 @@ public struct IVFAssignment: Sendable {
     public let lists: [Int64]
     /// The coarse distance of each of those lists (squared L2, or inner product).
     public let distances: [Float]
+
+    public init(nprobe: Int, lists: [Int64], distances: [Float]) {
+        self.nprobe = nprobe
+        self.lists = lists
+        self.distances = distances
+    }
+
+    /// The first `nprobe` lists of each query (a segment that needs fewer lists than the
+    /// assignment's other segments); itself when `nprobe` is not smaller.
+    public func prefix(nprobe wanted: Int) -> IVFAssignment {
+        guard wanted < nprobe, nprobe > 0 else { return self }
+        let queries = lists.count / nprobe
+        var lists: [Int64] = []
+        var distances: [Float] = []
+        lists.reserveCapacity(queries * wanted)
+        distances.reserveCapacity(queries * wanted)
+        for q in 0..<queries {
+            lists += self.lists[(q * nprobe)..<(q * nprobe + wanted)]
+            distances += self.distances[(q * nprobe)..<(q * nprobe + wanted)]
+        }
+        return IVFAssignment(nprobe: wanted, lists: lists, distances: distances)
+    }
 }
 
 /// CRC-32C, hardware-accelerated where the CPU has SSE4.2.

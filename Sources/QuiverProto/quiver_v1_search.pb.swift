@@ -35,6 +35,11 @@ public nonisolated struct Quiver_V1_SearchParams: Sendable {
   /// are always searched exactly.
   public var nprobe: UInt32 = 0
 
+  /// The recall@k to reach with the fewest lists, 0.5 to 1 (docs/filters.md, "Recall you can ask
+  /// for"); 0 uses the collection's default (0.95 unless set). Ignored when nprobe is set. 1 probes
+  /// every list (exact with flat codes).
+  public var recallTarget: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -164,6 +169,12 @@ public nonisolated struct Quiver_V1_SearchExplain: Sendable {
   /// Time spent evaluating the filter, all segments.
   public var filterMicros: UInt64 = 0
 
+  /// The recall@k the indexed segments' nprobe was chosen for; 0 when an nprobe was given.
+  public var recallTarget: Double = 0
+
+  /// The nprobe given (by the request or as the collection's default); 0 when a target was used.
+  public var nprobeGiven: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -193,6 +204,13 @@ public nonisolated struct Quiver_V1_SegmentPlan: Sendable {
   /// The segment index's lists (indexed segments only).
   public var nlist: UInt32 = 0
 
+  /// The recall the segment's calibration expects of its IVF scan at this nprobe, at the depth the
+  /// search needs of it (ivf with a calibration only; 0 otherwise).
+  public var expectedRecall: Double = 0
+
+  /// Sample queries of the segment's calibration (0: the segment has none).
+  public var calibrationQueries: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -204,7 +222,7 @@ fileprivate nonisolated let _protobuf_package = "quiver.v1"
 
 nonisolated extension Quiver_V1_SearchParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchParams"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}nprobe\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}nprobe\0\u{3}recall_target\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -213,6 +231,7 @@ nonisolated extension Quiver_V1_SearchParams: SwiftProtobuf.Message, SwiftProtob
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.nprobe) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.recallTarget) }()
       default: break
       }
     }
@@ -222,11 +241,15 @@ nonisolated extension Quiver_V1_SearchParams: SwiftProtobuf.Message, SwiftProtob
     if self.nprobe != 0 {
       try visitor.visitSingularUInt32Field(value: self.nprobe, fieldNumber: 1)
     }
+    if self.recallTarget.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.recallTarget, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Quiver_V1_SearchParams, rhs: Quiver_V1_SearchParams) -> Bool {
     if lhs.nprobe != rhs.nprobe {return false}
+    if lhs.recallTarget != rhs.recallTarget {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -422,7 +445,7 @@ nonisolated extension Quiver_V1_SearchResponse: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Quiver_V1_SearchExplain: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchExplain"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}filter\0\u{1}segments\0\u{3}passing_rows\0\u{3}exact_retries\0\u{3}filter_micros\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}filter\0\u{1}segments\0\u{3}passing_rows\0\u{3}exact_retries\0\u{3}filter_micros\0\u{3}recall_target\0\u{3}nprobe_given\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -435,6 +458,8 @@ nonisolated extension Quiver_V1_SearchExplain: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.passingRows) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.exactRetries) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.filterMicros) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.recallTarget) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.nprobeGiven) }()
       default: break
       }
     }
@@ -456,6 +481,12 @@ nonisolated extension Quiver_V1_SearchExplain: SwiftProtobuf.Message, SwiftProto
     if self.filterMicros != 0 {
       try visitor.visitSingularUInt64Field(value: self.filterMicros, fieldNumber: 5)
     }
+    if self.recallTarget.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.recallTarget, fieldNumber: 6)
+    }
+    if self.nprobeGiven != 0 {
+      try visitor.visitSingularUInt32Field(value: self.nprobeGiven, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -465,6 +496,8 @@ nonisolated extension Quiver_V1_SearchExplain: SwiftProtobuf.Message, SwiftProto
     if lhs.passingRows != rhs.passingRows {return false}
     if lhs.exactRetries != rhs.exactRetries {return false}
     if lhs.filterMicros != rhs.filterMicros {return false}
+    if lhs.recallTarget != rhs.recallTarget {return false}
+    if lhs.nprobeGiven != rhs.nprobeGiven {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -472,7 +505,7 @@ nonisolated extension Quiver_V1_SearchExplain: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Quiver_V1_SegmentPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SegmentPlan"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0\u{1}phase\0\u{3}live_rows\0\u{3}passing_rows\0\u{1}strategy\0\u{1}nprobe\0\u{1}nlist\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0\u{1}phase\0\u{3}live_rows\0\u{3}passing_rows\0\u{1}strategy\0\u{1}nprobe\0\u{1}nlist\0\u{3}expected_recall\0\u{3}calibration_queries\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -487,6 +520,8 @@ nonisolated extension Quiver_V1_SegmentPlan: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeSingularStringField(value: &self.strategy) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.nprobe) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.nlist) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.expectedRecall) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.calibrationQueries) }()
       default: break
       }
     }
@@ -514,6 +549,12 @@ nonisolated extension Quiver_V1_SegmentPlan: SwiftProtobuf.Message, SwiftProtobu
     if self.nlist != 0 {
       try visitor.visitSingularUInt32Field(value: self.nlist, fieldNumber: 7)
     }
+    if self.expectedRecall.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.expectedRecall, fieldNumber: 8)
+    }
+    if self.calibrationQueries != 0 {
+      try visitor.visitSingularUInt32Field(value: self.calibrationQueries, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -525,6 +566,8 @@ nonisolated extension Quiver_V1_SegmentPlan: SwiftProtobuf.Message, SwiftProtobu
     if lhs.strategy != rhs.strategy {return false}
     if lhs.nprobe != rhs.nprobe {return false}
     if lhs.nlist != rhs.nlist {return false}
+    if lhs.expectedRecall != rhs.expectedRecall {return false}
+    if lhs.calibrationQueries != rhs.calibrationQueries {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -154,7 +154,8 @@ public nonisolated struct Quiver_V1_IndexSettings: Sendable {
   /// Coarse lists; 0 chooses about 4·√rows when the quantizer is trained. 1 to 65,536.
   public var nlist: UInt32 = 0
 
-  /// Lists probed by a search that does not say; 0 uses nlist/32, at least 8.
+  /// Lists probed by a search that does not say (at least: more where k or a filter need them to
+  /// keep its recall); 0 searches at recall_target instead.
   public var nprobe: UInt32 = 0
 
   /// Rows at which the growing segment is sealed; 0 uses about 64 MiB of vectors.
@@ -165,6 +166,10 @@ public nonisolated struct Quiver_V1_IndexSettings: Sendable {
 
   /// LZ4-compress index files.
   public var compressFiles: Bool = false
+
+  /// The recall@k a search that gives neither nprobe nor a target asks for, 0.5 to 1; 0 uses 0.95.
+  /// Not with nprobe.
+  public var recallTarget: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -237,42 +242,60 @@ public nonisolated struct Quiver_V1_SegmentInfo: Sendable {
   public init() {}
 }
 
-public nonisolated struct Quiver_V1_CollectionInfo: Sendable {
+public nonisolated struct Quiver_V1_CollectionInfo: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var schema: Quiver_V1_CollectionSchema {
-    get {_schema ?? Quiver_V1_CollectionSchema()}
-    set {_schema = newValue}
+    get {_storage._schema ?? Quiver_V1_CollectionSchema()}
+    set {_uniqueStorage()._schema = newValue}
   }
   /// Returns true if `schema` has been explicitly set.
-  public var hasSchema: Bool {self._schema != nil}
+  public var hasSchema: Bool {_storage._schema != nil}
   /// Clears the value of `schema`. Subsequent reads from it will return its default value.
-  public mutating func clearSchema() {self._schema = nil}
+  public mutating func clearSchema() {_uniqueStorage()._schema = nil}
 
   /// Live records.
-  public var rows: UInt64 = 0
+  public var rows: UInt64 {
+    get {_storage._rows}
+    set {_uniqueStorage()._rows = newValue}
+  }
 
-  public var memoryBytes: UInt64 = 0
+  public var memoryBytes: UInt64 {
+    get {_storage._memoryBytes}
+    set {_uniqueStorage()._memoryBytes = newValue}
+  }
 
   /// Milliseconds since the Unix epoch.
-  public var createdAtMs: Int64 = 0
+  public var createdAtMs: Int64 {
+    get {_storage._createdAtMs}
+    set {_uniqueStorage()._createdAtMs = newValue}
+  }
 
   /// Oldest first.
-  public var segments: [Quiver_V1_SegmentInfo] = []
+  public var segments: [Quiver_V1_SegmentInfo] {
+    get {_storage._segments}
+    set {_uniqueStorage()._segments = newValue}
+  }
 
   /// Background work (sealing, index builds, compaction, training) is queued or running.
-  public var pending: Bool = false
+  public var pending: Bool {
+    get {_storage._pending}
+    set {_uniqueStorage()._pending = newValue}
+  }
 
   /// nlist of the trained quantizer; 0 before the first segment is indexed.
-  public var nlist: UInt32 = 0
+  public var nlist: UInt32 {
+    get {_storage._nlist}
+    set {_uniqueStorage()._nlist = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _schema: Quiver_V1_CollectionSchema? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Quiver_V1_TagList: Sendable {
@@ -421,7 +444,7 @@ nonisolated extension Quiver_V1_FieldSchema: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Quiver_V1_IndexSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IndexSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}codes\0\u{1}nlist\0\u{1}nprobe\0\u{3}segment_rows\0\u{3}seal_after_seconds\0\u{3}compress_files\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}codes\0\u{1}nlist\0\u{1}nprobe\0\u{3}segment_rows\0\u{3}seal_after_seconds\0\u{3}compress_files\0\u{3}recall_target\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -435,6 +458,7 @@ nonisolated extension Quiver_V1_IndexSettings: SwiftProtobuf.Message, SwiftProto
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.segmentRows) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.sealAfterSeconds) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.compressFiles) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.recallTarget) }()
       default: break
       }
     }
@@ -459,6 +483,9 @@ nonisolated extension Quiver_V1_IndexSettings: SwiftProtobuf.Message, SwiftProto
     if self.compressFiles != false {
       try visitor.visitSingularBoolField(value: self.compressFiles, fieldNumber: 6)
     }
+    if self.recallTarget.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.recallTarget, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -469,6 +496,7 @@ nonisolated extension Quiver_V1_IndexSettings: SwiftProtobuf.Message, SwiftProto
     if lhs.segmentRows != rhs.segmentRows {return false}
     if lhs.sealAfterSeconds != rhs.sealAfterSeconds {return false}
     if lhs.compressFiles != rhs.compressFiles {return false}
+    if lhs.recallTarget != rhs.recallTarget {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -612,61 +640,109 @@ nonisolated extension Quiver_V1_CollectionInfo: SwiftProtobuf.Message, SwiftProt
   public static let protoMessageName: String = _protobuf_package + ".CollectionInfo"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schema\0\u{1}rows\0\u{3}memory_bytes\0\u{3}created_at_ms\0\u{1}segments\0\u{1}pending\0\u{1}nlist\0")
 
+  fileprivate class _StorageClass {
+    var _schema: Quiver_V1_CollectionSchema? = nil
+    var _rows: UInt64 = 0
+    var _memoryBytes: UInt64 = 0
+    var _createdAtMs: Int64 = 0
+    var _segments: [Quiver_V1_SegmentInfo] = []
+    var _pending: Bool = false
+    var _nlist: UInt32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _schema = source._schema
+      _rows = source._rows
+      _memoryBytes = source._memoryBytes
+      _createdAtMs = source._createdAtMs
+      _segments = source._segments
+      _pending = source._pending
+      _nlist = source._nlist
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._schema) }()
-      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.rows) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.segments) }()
-      case 6: try { try decoder.decodeSingularBoolField(value: &self.pending) }()
-      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.nlist) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._schema) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._rows) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._memoryBytes) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtMs) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._segments) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._pending) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._nlist) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._schema {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    if self.rows != 0 {
-      try visitor.visitSingularUInt64Field(value: self.rows, fieldNumber: 2)
-    }
-    if self.memoryBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.memoryBytes, fieldNumber: 3)
-    }
-    if self.createdAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 4)
-    }
-    if !self.segments.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.segments, fieldNumber: 5)
-    }
-    if self.pending != false {
-      try visitor.visitSingularBoolField(value: self.pending, fieldNumber: 6)
-    }
-    if self.nlist != 0 {
-      try visitor.visitSingularUInt32Field(value: self.nlist, fieldNumber: 7)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._schema {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if _storage._rows != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._rows, fieldNumber: 2)
+      }
+      if _storage._memoryBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._memoryBytes, fieldNumber: 3)
+      }
+      if _storage._createdAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdAtMs, fieldNumber: 4)
+      }
+      if !_storage._segments.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._segments, fieldNumber: 5)
+      }
+      if _storage._pending != false {
+        try visitor.visitSingularBoolField(value: _storage._pending, fieldNumber: 6)
+      }
+      if _storage._nlist != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._nlist, fieldNumber: 7)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Quiver_V1_CollectionInfo, rhs: Quiver_V1_CollectionInfo) -> Bool {
-    if lhs._schema != rhs._schema {return false}
-    if lhs.rows != rhs.rows {return false}
-    if lhs.memoryBytes != rhs.memoryBytes {return false}
-    if lhs.createdAtMs != rhs.createdAtMs {return false}
-    if lhs.segments != rhs.segments {return false}
-    if lhs.pending != rhs.pending {return false}
-    if lhs.nlist != rhs.nlist {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._schema != rhs_storage._schema {return false}
+        if _storage._rows != rhs_storage._rows {return false}
+        if _storage._memoryBytes != rhs_storage._memoryBytes {return false}
+        if _storage._createdAtMs != rhs_storage._createdAtMs {return false}
+        if _storage._segments != rhs_storage._segments {return false}
+        if _storage._pending != rhs_storage._pending {return false}
+        if _storage._nlist != rhs_storage._nlist {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

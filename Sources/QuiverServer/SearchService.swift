@@ -29,7 +29,9 @@ struct SearchService: Quiver_V1_SearchService.SimpleServiceProtocol {
         let queries = try PackedVectors.decodeRows(request.queries, dimension: dimension, what: "queries", collection: collection)
         let options = SearchOptions(
             includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields),
-            nprobe: request.params.nprobe > 0 ? Int(request.params.nprobe) : nil, filter: request.filter.isEmpty ? nil : request.filter)
+            nprobe: request.params.nprobe > 0 ? Int(request.params.nprobe) : nil,
+            recallTarget: request.params.recallTarget != 0 ? request.params.recallTarget : nil,
+            filter: request.filter.isEmpty ? nil : request.filter)
         let (results, plan) = try await database.explainedSearch(collection, queries: queries, k: Int(request.k), options: options)
         let withHits = options.includeVectors || options.fields != .none
         return .with { response in

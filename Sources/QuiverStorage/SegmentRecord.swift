@@ -19,10 +19,14 @@ public struct SegmentRecord: Sendable, Hashable, Codable {
     public var createdAtMilliseconds: Int64
     public var indexedAtMilliseconds: Int64
     public var buildMilliseconds: Int64
+    /// How the segment's recall grows with nprobe, measured when it was built; `nil` for segments
+    /// written before calibrations existed (the planner then uses its fixed rules) and for segments
+    /// of fewer than two rows.
+    public var calibration: RecallCalibration?
 
     public init(
         id: SegmentID, file: String, checksum: UInt32, rows: Int, rowRanges: [RowRange], template: UInt32,
-        createdAtMilliseconds: Int64, indexedAtMilliseconds: Int64, buildMilliseconds: Int64
+        createdAtMilliseconds: Int64, indexedAtMilliseconds: Int64, buildMilliseconds: Int64, calibration: RecallCalibration? = nil
     ) {
         self.id = id
         self.file = file
@@ -33,6 +37,7 @@ public struct SegmentRecord: Sendable, Hashable, Codable {
         self.createdAtMilliseconds = createdAtMilliseconds
         self.indexedAtMilliseconds = indexedAtMilliseconds
         self.buildMilliseconds = buildMilliseconds
+        self.calibration = calibration
     }
 
     /// Whether a row id falls in the segment's ranges.

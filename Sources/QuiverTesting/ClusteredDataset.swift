@@ -21,15 +21,21 @@ public struct ClusteredDataset: Sendable {
 
     /// `count` points, row-major, from the generator stream `stream` (use different streams for
     /// the base set and the queries so they are distinct draws from the same distribution).
-    public func points(count: Int, stream: UInt64) -> [Float] {
+    public func points(count: Int, stream: UInt64) -> [Float] { labelledPoints(count: count, stream: stream).points }
+
+    /// `points(count:stream:)` with the cluster each point was drawn around (for fields that
+    /// follow the clusters).
+    public func labelledPoints(count: Int, stream: UInt64) -> (points: [Float], clusters: [Int]) {
         var rng = SeededRandom(seed: seed &* 0x9E37_79B9 &+ stream &+ 1)
         var out = [Float](repeating: 0, count: count * dimension)
+        var clusters = [Int](repeating: 0, count: count)
         for i in 0..<count {
             let c = Int.random(in: 0..<clusterCount, using: &rng)
+            clusters[i] = c
             for j in 0..<dimension {
                 out[i * dimension + j] = centroids[c * dimension + j] + spread * Float(rng.gaussian())
             }
         }
-        return out
+        return (out, clusters)
     }
 }

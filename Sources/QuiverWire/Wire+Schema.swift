@@ -56,6 +56,7 @@ extension Quiver_V1_IndexSettings {
         codes = settings.codes.description
         nlist = UInt32(settings.nlist ?? 0)
         nprobe = UInt32(settings.nprobe ?? 0)
+        recallTarget = settings.recallTarget ?? 0
         segmentRows = UInt32(settings.segmentRows ?? 0)
         sealAfterSeconds = UInt32(settings.sealAfterSeconds)
         compressFiles = settings.compressFiles
@@ -74,6 +75,7 @@ extension Quiver_V1_IndexSettings {
         }
         if nlist > 0 { settings.nlist = Int(nlist) }
         if nprobe > 0 { settings.nprobe = Int(nprobe) }
+        if recallTarget != 0 { settings.recallTarget = recallTarget }
         if segmentRows > 0 { settings.segmentRows = Int(segmentRows) }
         if sealAfterSeconds > 0 { settings.sealAfterSeconds = Int(sealAfterSeconds) }
         settings.compressFiles = compressFiles

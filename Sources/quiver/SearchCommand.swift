@@ -36,8 +36,11 @@ struct Search: AsyncParsableCommand {
     @Flag(help: "Return each hit's vector.")
     var includeVectors = false
 
-    @Option(help: "Coarse lists probed in indexed segments (default: the collection's; nlist or more is exact with flat codes).")
+    @Option(help: "Coarse lists probed in indexed segments, at least (more where k or the filter need them to keep the recall this nprobe has at k = 10); nlist or more is exact with flat codes.")
     var nprobe: Int?
+
+    @Option(help: ArgumentHelp("The recall@k to reach with the fewest lists, 0.5–1 (default: the collection's, 0.95 unless set); 1 is exact with flat codes. Ignored with --nprobe.", valueName: "target"))
+    var recall: Double?
 
     @Option(help: ArgumentHelp("Only records that pass this filter expression.", valueName: "expression"))
     var filter: String?
@@ -56,6 +59,9 @@ struct Search: AsyncParsableCommand {
         if let nprobe, !IndexSettings.nprobeRange.contains(nprobe) {
             throw ValidationError("--nprobe must be between 1 and \(IndexSettings.nprobeRange.upperBound)")
         }
+        if let recall, !IndexSettings.recallTargetRange.contains(recall) {
+            throw ValidationError("--recall must be between 0.5 and 1")
+        }
     }
 
     func run() async throws {
@@ -71,7 +77,7 @@ struct Search: AsyncParsableCommand {
             return try VectorFiles.readVectors(queries!).vectors
         }
         let selection: FieldSelection = allFields ? .all : fields.isEmpty ? .none : .only(fields)
-        let options = SearchOptions(includeVectors: includeVectors, fields: selection, nprobe: nprobe, filter: filter)
+        let options = SearchOptions(includeVectors: includeVectors, fields: selection, nprobe: nprobe, recallTarget: recall, filter: filter)
         try await client.run { quiver in
             var offset = 0
             while offset < queryVectors.count {
@@ -112,6 +118,7 @@ struct Search: AsyncParsableCommand {
         .object([
             ("filter", plan.filter.map { .string($0) } ?? .null), ("passing_rows", .int(Int64(plan.passingRows))),
             ("exact_retries", .int(Int64(plan.exactRetries))), ("filter_micros", .int(Int64(plan.filterMicroseconds))),
+            ("recall_target", plan.recallTarget.map { .double($0) } ?? .null), ("nprobe_given", plan.nprobeGiven.map { .int(Int64($0)) } ?? .null),
             (
                 "segments",
                 .array(
@@ -121,6 +128,8 @@ struct Search: AsyncParsableCommand {
                             ("live_rows", .int(Int64(segment.liveRows))), ("passing_rows", .int(Int64(segment.passingRows))),
                             ("strategy", .string(segment.strategy.rawValue)), ("nprobe", segment.nprobe.map { .int(Int64($0)) } ?? .null),
                             ("nlist", segment.nlist.map { .int(Int64($0)) } ?? .null),
+                            ("expected_recall", segment.expectedRecall.map { .double($0) } ?? .null),
+                            ("calibration_queries", segment.calibrationQueries.map { .int(Int64($0)) } ?? .null),
                         ])
                     })
             ),
@@ -128,13 +137,20 @@ struct Search: AsyncParsableCommand {
     }
 
     static func printPlan(_ plan: SearchPlan) {
-        print("plan: filter \(plan.filter ?? "none"), \(plan.passingRows) rows pass, evaluated in \(plan.filterMicroseconds) µs, \(plan.exactRetries) exact retries")
-        let rows = plan.segments.map { segment in
-            [
+        let probing = plan.recallTarget.map { "recall target \($0)" } ?? plan.nprobeGiven.map { "nprobe \($0) given" } ?? "-"
+        print("plan: filter \(plan.filter ?? "none"), \(plan.passingRows) rows pass, evaluated in \(plan.filterMicroseconds) µs, \(plan.exactRetries) exact retries, \(probing)")
+        let rows = plan.segments.map { (segment) -> [String] in
+            let expected = segment.expectedRecall.map { String(format: "%.3f", $0) } ?? "-"
+            let calibration = segment.calibrationQueries.map { "\($0) queries" } ?? "-"
+            return [
                 "  " + String(segment.id.rawValue), segment.phase.rawValue, String(segment.liveRows), String(segment.passingRows),
-                segment.strategy.rawValue, segment.nprobe.map(String.init) ?? "-", segment.nlist.map(String.init) ?? "-",
+                segment.strategy.rawValue, segment.nprobe.map(String.init) ?? "-", segment.nlist.map(String.init) ?? "-", expected,
+                calibration,
             ]
         }
-        print(Table.render(header: ["  SEGMENT", "PHASE", "LIVE", "PASSING", "STRATEGY", "NPROBE", "NLIST"], rows: rows))
+        print(
+            Table.render(
+                header: ["  SEGMENT", "PHASE", "LIVE", "PASSING", "STRATEGY", "NPROBE", "NLIST", "EXPECTED RECALL", "CALIBRATION"],
+                rows: rows))
     }
 }

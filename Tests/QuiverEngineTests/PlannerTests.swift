@@ -20,8 +20,16 @@ import Testing
     struct Request {
         var k = 10
         var nprobe: Int?
+        var recall: Double?
         var collectionNprobe: Int?
+        var collectionRecall: Double?
         var settings = PlannerSettings()
+
+        var probing: SearchPlanner.Probing {
+            .resolve(
+                requestedNprobe: nprobe, requestedRecall: recall,
+                collection: IndexSettings(nprobe: collectionNprobe, recallTarget: collectionRecall))
+        }
     }
 
     enum CaseError: Error, CustomStringConvertible {
@@ -33,8 +41,43 @@ import Testing
         }
     }
 
+    static func text() throws -> String { try String(contentsOf: testdata.appendingPathComponent("plan.txt"), encoding: .utf8) }
+
+    /// The calibrations the file declares: a block whose first line is `calibration NAME
+    /// nprobes=P1,P2,…` and whose other lines are `depth=D R1 R2 …` (recall in 1/10,000ths).
+    static func calibrations() throws -> [String: RecallCalibration] {
+        var found: [String: RecallCalibration] = [:]
+        for block in try text().components(separatedBy: "\n\n") {
+            let lines = block.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
+            guard let first = lines.first, first.hasPrefix("calibration ") else { continue }
+            let words = first.split(separator: " ")
+            guard words.count == 3, words[2].hasPrefix("nprobes=") else { throw CaseError.malformed(first) }
+            let nprobes = try words[2].dropFirst("nprobes=".count).split(separator: ",").map { (word) throws -> Int in
+                guard let value = Int(word) else { throw CaseError.malformed(first) }
+                return value
+            }
+            var depths: [Int] = []
+            var recall: [[Int]] = []
+            for line in lines.dropFirst() {
+                let words = line.split(separator: " ")
+                guard let depth = words.first.flatMap({ $0.hasPrefix("depth=") ? Int($0.dropFirst(6)) : nil }) else {
+                    throw CaseError.malformed(line)
+                }
+                depths.append(depth)
+                recall.append(try words.dropFirst().map { (word) throws -> Int in
+                    guard let value = Int(word) else { throw CaseError.malformed(line) }
+                    return value
+                })
+            }
+            let calibration = RecallCalibration(queries: 100, depths: depths, nprobes: nprobes, recall: recall)
+            guard calibration.isValid else { throw CaseError.malformed(first) }
+            found[String(words[1])] = calibration
+        }
+        return found
+    }
+
     static func cases() throws -> [Case] {
-        let text = try String(contentsOf: testdata.appendingPathComponent("plan.txt"), encoding: .utf8)
+        let text = try text()
         var cases: [Case] = []
         for block in text.components(separatedBy: "\n\n").map({ $0.trimmingCharacters(in: .newlines) }) {
             let lines = block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.hasPrefix("#") }
@@ -55,7 +98,7 @@ import Testing
         return pairs
     }
 
-    static func parse(_ input: [String]) throws -> (Request, [SearchPlanner.SegmentFacts]) {
+    static func parse(_ input: [String], calibrations: [String: RecallCalibration]) throws -> (Request, [SearchPlanner.SegmentFacts]) {
         guard let first = input.first else { throw CaseError.malformed("(empty case)") }
         let words = first.split(separator: " ")
         let options = try pairs(words[...], line: first)
@@ -73,6 +116,8 @@ import Testing
         request.k = try number("k", options, line: first) ?? 10
         request.nprobe = try number("nprobe", options, line: first)
         request.collectionNprobe = try number("default", options, line: first)
+        request.recall = try real("recall")
+        request.collectionRecall = try real("default-recall")
         let defaults = PlannerSettings()
         request.settings = PlannerSettings(
             gatherCost: try real("gather") ?? defaults.gatherCost, exactRowsShareMax: try real("share") ?? defaults.exactRowsShareMax,
@@ -91,10 +136,15 @@ import Testing
                 storage = .indexed(nlist: nlist, generation: UInt32(try number("gen", fields, line: line) ?? 0))
             case .dropped: throw CaseError.malformed(line)
             }
+            var calibration: RecallCalibration?
+            if let name = fields["cal"] {
+                guard let named = calibrations[name] else { throw CaseError.malformed(line) }
+                calibration = named
+            }
             segments.append(
                 SearchPlanner.SegmentFacts(
                     storage: storage, rows: rows, live: try number("live", fields, line: line) ?? rows,
-                    passing: try number("passing", fields, line: line)))
+                    passing: try number("passing", fields, line: line), calibration: calibration))
         }
         // A filter applies to every segment or to none.
         if segments.contains(where: { $0.passing != nil }) {
@@ -105,12 +155,14 @@ import Testing
 
     static func output(_ input: [String]) -> String {
         do {
-            let (request, segments) = try parse(input)
-            let choices = SearchPlanner.choose(
-                segments, k: request.k, requestedNprobe: request.nprobe, collectionNprobe: request.collectionNprobe,
-                settings: request.settings)
+            let (request, segments) = try parse(input, calibrations: try calibrations())
+            let choices = SearchPlanner.choose(segments, k: request.k, probing: request.probing, settings: request.settings)
             return choices.map { choice in
-                choice.nprobe.map { "\(choice.strategy.rawValue) nprobe=\($0)" } ?? choice.strategy.rawValue
+                var line = choice.strategy.rawValue
+                if let nprobe = choice.nprobe { line += " nprobe=\(nprobe)" }
+                if let recall = choice.expectedRecall { line += " recall=" + String(format: "%.4f", recall) }
+                if let walk = choice.walk { line += " walk=\(walk.listsMin)-\(walk.listsPlanned)-\(walk.listsMax) share=" + String(format: "%.4f", walk.share) }
+                return line
             }.joined(separator: "\n")
         } catch {
             return "error: \(error)"

@@ -146,6 +146,16 @@ int32_t quiver_ivf_scan(
     int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
     char* err, size_t err_len);
 
+/* Trims an assignment (lists[nq*nprobe], nearest first, as quiver_ivf_assign returns it) in place
+ * for a filtered scan of `index`: each query keeps its first `min_lists` lists, then further ones
+ * until the lists kept hold as many rows whose bit is clear in `excluded` (the rows the filter
+ * passes) as `share` of the rows of its first `planned_lists` lists; the entries after are set to
+ * -1. So a query whose nearest lists hold few passing rows probes further than one whose nearest
+ * lists are full of them, and one whose lists pass `share` of their rows probes `planned_lists`. */
+int32_t quiver_ivf_walk_lists(
+    const quiver_faiss_index* index, int64_t nq, int64_t* lists, int64_t nprobe, const uint64_t* excluded,
+    int64_t min_lists, int64_t planned_lists, double share, char* err, size_t err_len);
+
 /* Exact distances from every query to chosen rows of an IVF segment (local ids rows[0..nrows)),
  * whichever lists hold them, into a top-k accumulator as quiver_ivf_scan. Flat codes give exact
  * distances; SQ8 and PQ codes the distances their list scan would. For the rows a filter lets
@@ -170,6 +180,10 @@ int64_t quiver_ivf_nlist(const quiver_faiss_index* index);
 
 /* The size of every inverted list (sizes[nlist]). */
 void quiver_ivf_list_sizes(const quiver_faiss_index* index, int64_t* sizes);
+
+/* The list of every local row of a segment (lists[ntotal]), from the row map the shim keeps for
+ * scans of chosen rows. Returns 0, or -1 when the index has no row map (not a segment). */
+int32_t quiver_ivf_row_lists(const quiver_faiss_index* index, int32_t* lists);
 
 /* Bytes of the inverted lists (codes and ids). */
 int64_t quiver_ivf_memory_bytes(const quiver_faiss_index* index);

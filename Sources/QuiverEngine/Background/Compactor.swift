@@ -20,7 +20,7 @@ import QuiverStorage
 ///    ranges, the current template and a new segment id;
 /// 2. on the maintenance thread: their vectors and fields read from a RocksDB snapshot (SQ8 and PQ
 ///    lists do not hold the vectors exactly), rows deleted since step 1 left out; a clone of the
-///    template filled, the file written;
+///    template filled, its recall calibration measured, the file written;
 /// 3. `WriteOp.replaceSegments` records the output and removes the inputs' records in one
 ///    commit, and under the lock moves every row that is still the live version of its record
 ///    to the output (the others are tombstoned there: deleted or replaced while it was built);
@@ -128,12 +128,18 @@ struct Compactor: Sendable {
             try flat.withUnsafeBufferPointer { (buffer) throws(QuiverError) in
                 try index.add(buffer, ids: (0..<Int64(rowIDs.count)).map { $0 })
             }
+            let calibration = try flat.withUnsafeBufferPointer { (buffer) throws(QuiverError) in
+                try RecallCalibration.measure(
+                    vectors: buffer, dimension: stored.schema.dimension, innerProduct: stored.schema.metric != .l2,
+                    template: captured.template.index, index: index, flatCodes: stored.schema.index.codes == .flat)
+            }
             let checksum = try SegmentFile(rowIDs: rowIDs, labels: labels, index: index).write(to: path, compress: compress)
             let now = SegmentState.nowMilliseconds()
             let record = SegmentRecord(
                 id: captured.output, file: "\(captured.output.rawValue).ivf", checksum: checksum, rows: rowIDs.count,
                 rowRanges: captured.ranges, template: captured.template.record.generation, createdAtMilliseconds: now,
-                indexedAtMilliseconds: now, buildMilliseconds: Int64((ContinuousClock.now - started).milliseconds))
+                indexedAtMilliseconds: now, buildMilliseconds: Int64((ContinuousClock.now - started).milliseconds),
+                calibration: calibration)
             return IndexedRows(index: index, rowIDs: rowIDs, labels: labels, record: record, fields: SegmentFields(freezing: columns))
         }
         // 3. Swap.

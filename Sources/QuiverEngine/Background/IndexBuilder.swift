@@ -14,7 +14,8 @@ import QuiverStorage
 /// 2. a template is trained when needed (`needsRetraining`): k-means on an even sample of the
 ///    segment's vectors, `trainingPointsPerList` per list, published through the commit queue
 ///    (`WriteOp.installTemplate`) before any segment uses it;
-/// 3. an empty clone of the template takes the vectors under their local offsets as ids;
+/// 3. an empty clone of the template takes the vectors under their local offsets as ids, and the
+///    segment's recall calibration is measured from them (`RecallCalibration.measure`);
 /// 4. the file is written (temporary name, fsync, rename) and its checksum kept;
 /// 5. `WriteOp.publishIndex` records the segment in the manifest and swaps the IVF lists in for
 ///    the vectors in memory, in one commit: a crash before it leaves an unnamed file that the next
@@ -83,11 +84,18 @@ struct IndexBuilder: Sendable {
         let generation = template!.record.generation
         let base = template!.index
         let compress = settings.compressFiles
-        // 3–4. Lists and file.
+        let settingsDimension = collection.schema.dimension
+        let innerProduct = collection.schema.metric != .l2
+        // 3–4. Lists, calibration and file.
         let rows = try await context.thread.run { () throws(QuiverError) -> IndexedRows in
             let index = try base.emptyClone()
             try captured.block.withVectors(count: captured.count) { (vectors) throws(QuiverError) in
                 try index.add(vectors, ids: (0..<Int64(captured.count)).map { $0 })
+            }
+            let calibration = try captured.block.withVectors(count: captured.count) { (vectors) throws(QuiverError) in
+                try RecallCalibration.measure(
+                    vectors: vectors, dimension: settingsDimension, innerProduct: innerProduct, template: base, index: index,
+                    flatCodes: settings.codes == .flat)
             }
             let (labels, rowIDs) = captured.block.ids(count: captured.count)
             let checksum = try SegmentFile(rowIDs: rowIDs, labels: labels, index: index).write(to: path, compress: compress)
@@ -95,7 +103,7 @@ struct IndexBuilder: Sendable {
                 id: id, file: "\(id.rawValue).ivf", checksum: checksum, rows: captured.count,
                 rowRanges: RowRange.covering(rowIDs), template: generation, createdAtMilliseconds: captured.createdAt,
                 indexedAtMilliseconds: SegmentState.nowMilliseconds(),
-                buildMilliseconds: Int64((ContinuousClock.now - started).milliseconds))
+                buildMilliseconds: Int64((ContinuousClock.now - started).milliseconds), calibration: calibration)
             return IndexedRows(index: index, rowIDs: rowIDs, labels: labels, record: record, fields: captured.columns.frozen())
         }
         // 5. Publication.

@@ -1,0 +1,114 @@
+import Foundation
+
+/// How the recall of one indexed segment grows with the lists probed, at several result depths:
+/// what the planner reads to pick nprobe for a target recall, for any k and any filter
+/// (docs/filters.md, "Recall you can ask for").
+///
+/// Measured when the segment is built (`RecallCalibration.measure` in QuiverIndex): a sample of
+/// the segment's own vectors is searched exactly over the segment (the query itself left out), and
+/// for every exact neighbour the rank of its list in the query's coarse order is noted. The share
+/// of a query's `depth` nearest neighbours whose lists rank below `nprobe` is its recall@depth at
+/// that nprobe with Flat codes (a list scan is exact within the lists); with SQ8 or PQ codes it is
+/// multiplied by the share a scan of every list still ranks correctly (`codeRecall`).
+///
+/// A filter or a k larger than 10 asks for a deeper point of the same curve: a filter that passes
+/// a share f of the rows makes the k nearest passing rows about as hard to find as the k/f nearest
+/// rows (for filters independent of where the vectors lie), and a segment holding a share s of the
+/// collection contributes about s·k of the k nearest. So one table per segment answers every
+/// (k, filter) pair: `SearchPlanner` computes that depth and asks `nprobe(depth:recall:)`.
+///
+/// Stored in the segment's manifest record (JSON, about 3 KiB) so that it survives restarts; a
+/// compaction or a rebuild measures its output again. Recall values are kept in 1/10,000ths.
+public struct RecallCalibration: Sendable, Hashable, Codable {
+    /// Sample queries measured.
+    public var queries: Int
+    /// Result depths measured, ascending, from 1.
+    public var depths: [Int]
+    /// nprobe values measured, ascending, from 1; the last is the segment's nlist.
+    public var nprobes: [Int]
+    /// `recall[d][p]`: recall@`depths[d]` probing `nprobes[p]` lists, in 1/10,000ths. Each row is
+    /// non-decreasing.
+    public var recall: [[Int]]
+
+    public init(queries: Int, depths: [Int], nprobes: [Int], recall: [[Int]]) {
+        self.queries = queries
+        self.depths = depths
+        self.nprobes = nprobes
+        self.recall = recall
+    }
+
+    /// Depths a calibration measures (those below the segment's row count): deep enough for
+    /// k = 1,000 unfiltered; beyond the last one the planner extrapolates (`nprobe(depth:recall:)`).
+    public static let depthGrid = [1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000]
+
+    /// nprobe values a calibration measures for `nlist` lists: every value to 16, then steps of
+    /// about 19% (four per doubling), and nlist.
+    public static func nprobeGrid(nlist: Int) -> [Int] {
+        var grid: [Int] = []
+        var p = 1
+        while p < nlist {
+            grid.append(p)
+            p = p < 16 ? p + 1 : max(p + 1, Int((Double(p) * 1.189207).rounded(.up)))
+        }
+        grid.append(nlist)
+        return grid
+    }
+
+    public var nlist: Int { nprobes.last ?? 1 }
+
+    /// Whether the table's shape is consistent (a record read back from the manifest is checked
+    /// before the planner trusts it).
+    public var isValid: Bool {
+        guard queries > 0, !depths.isEmpty, !nprobes.isEmpty, recall.count == depths.count, depths.first! >= 1, nprobes.first! >= 1
+        else { return false }
+        guard zip(depths, depths.dropFirst()).allSatisfy({ $0 < $1 }), zip(nprobes, nprobes.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            return false
+        }
+        return recall.allSatisfy { row in
+            row.count == nprobes.count && row.allSatisfy { (0...10_000).contains($0) } && zip(row, row.dropFirst()).allSatisfy { $0 <= $1 }
+        }
+    }
+
+    /// The expected recall@`depth` probing `nprobe` lists: interpolated linearly in log(nprobe)
+    /// between measured nprobes and in log(depth) between measured depths. Below the first depth
+    /// the first row answers; beyond the last depth D, a depth d answers as D would with nprobe
+    /// scaled by D/d (lists needed grow at most linearly with the depth, so this errs low).
+    public func recall(depth: Double, nprobe: Int) -> Double {
+        let nprobe = min(max(nprobe, 1), nlist)
+        let last = Double(depths.last!)
+        if depth > last {
+            let scaled = Double(nprobe) * last / depth
+            return rowRecall(depths.count - 1, nprobe: max(1, scaled))
+        }
+        let depth = max(depth, Double(depths.first!))
+        let upper = depths.firstIndex { Double($0) >= depth }!
+        guard upper > 0, Double(depths[upper]) != depth else { return rowRecall(upper, nprobe: Double(nprobe)) }
+        let lower = upper - 1
+        let t = (log(depth) - log(Double(depths[lower]))) / (log(Double(depths[upper])) - log(Double(depths[lower])))
+        return (1 - t) * rowRecall(lower, nprobe: Double(nprobe)) + t * rowRecall(upper, nprobe: Double(nprobe))
+    }
+
+    /// The fewest lists whose expected recall@`depth` reaches `target`, or nlist when none does
+    /// (`reachable` says which).
+    public func nprobe(depth: Double, recall target: Double) -> (nprobe: Int, reachable: Bool) {
+        // recall(depth:nprobe:) is non-decreasing in nprobe: binary search over 1...nlist.
+        var low = 1
+        var high = nlist
+        guard recall(depth: depth, nprobe: high) >= target else { return (nlist, false) }
+        while low < high {
+            let mid = (low + high) / 2
+            if recall(depth: depth, nprobe: mid) >= target { high = mid } else { low = mid + 1 }
+        }
+        return (low, true)
+    }
+
+    /// Row `d` at a fractional nprobe, interpolated in log(nprobe).
+    private func rowRecall(_ d: Int, nprobe: Double) -> Double {
+        let row = recall[d]
+        guard let upper = nprobes.firstIndex(where: { Double($0) >= nprobe }) else { return Double(row.last!) / 10_000 }
+        guard upper > 0, Double(nprobes[upper]) != nprobe else { return Double(row[upper]) / 10_000 }
+        let lower = upper - 1
+        let t = (log(nprobe) - log(Double(nprobes[lower]))) / (log(Double(nprobes[upper])) - log(Double(nprobes[lower])))
+        return ((1 - t) * Double(row[lower]) + t * Double(row[upper])) / 10_000
+    }
+}
