@@ -9,8 +9,8 @@ public struct IndexSettings: Sendable, Hashable, Codable {
     /// Lists probed by a search that does not say; `nil` derives it from `nlist`
     /// (`IndexSettings.nprobeDefault(nlist:)`).
     public var nprobe: Int?
-    /// The recall@k a search that gives neither nprobe nor a target asks for; `nil` uses
-    /// `recallTargetDefault` (0.95). Ignored when `nprobe` is set.
+    /// The recall@k a search that gives neither nprobe nor a target asks for, from each
+    /// segment's calibration; `nil` probes at least the default nprobe instead. Not with `nprobe`.
     public var recallTarget: Double?
     /// Rows at which the growing segment is sealed; `nil` uses about 64 MiB of vectors
     /// (`IndexSettings.segmentRows(dimension:)`).
@@ -38,9 +38,6 @@ public struct IndexSettings: Sendable, Hashable, Codable {
     public static let nprobeRange = 1...65_536
     /// Recall targets a search or a collection may ask for.
     public static let recallTargetRange = 0.5...1.0
-    /// The recall@k searches aim for when neither they nor their collection say (docs/filters.md,
-    /// "Recall you can ask for").
-    public static let recallTargetDefault = 0.95
     public static let segmentRowsRange = 256...10_000_000
     public static let sealAfterSecondsRange = 1...86_400
 

@@ -58,10 +58,11 @@ struct SearchPlanner {
 
     /// What a search asks of the probing of indexed segments.
     enum Probing: Hashable, Sendable {
-        /// nprobe given (by the request, or as the collection's default): at least that many
-        /// lists, and more where k or the filter need them to keep the recall an unfiltered search
-        /// with k ≤ 10 has at that nprobe.
-        case nprobe(Int)
+        /// nprobe given (by the request, or as the collection's default; `nil`: each segment's
+        /// `IndexSettings.nprobeDefault(nlist:)`): at least that many lists, and more where k or
+        /// the filter need them to keep the recall an unfiltered search with k ≤ 10 has at that
+        /// nprobe.
+        case nprobe(Int?)
         /// The fewest lists whose expected recall@k reaches this.
         case recall(Double)
 
@@ -70,12 +71,14 @@ struct SearchPlanner {
         }
 
         /// A request's nprobe wins over its target recall; then the collection's nprobe, then its
-        /// target recall, then `IndexSettings.recallTargetDefault`.
+        /// target recall, then the default nprobe. (A default target for every search waits for
+        /// filters that follow the clusters to keep their recall at a target: docs/filters.md.)
         static func resolve(requestedNprobe: Int?, requestedRecall: Double?, collection: IndexSettings) -> Probing {
             if let requestedNprobe { return .nprobe(requestedNprobe) }
             if let requestedRecall { return .recall(requestedRecall) }
             if let nprobe = collection.nprobe { return .nprobe(nprobe) }
-            return .recall(collection.recallTarget ?? IndexSettings.recallTargetDefault)
+            if let target = collection.recallTarget { return .recall(target) }
+            return .nprobe(nil)
         }
     }
 
@@ -147,7 +150,9 @@ struct SearchPlanner {
         // Lists for an indexed segment at a recall target (or the given nprobe's recall).
         func probe(_ segment: SegmentFacts, nlist: Int, target: Double?) -> Choice {
             let passing = segment.passing ?? segment.live
-            if settings.nprobeFixed, let given = probing.givenNprobe { return Choice(strategy: .ivf, nprobe: min(nlist, given)) }
+            if settings.nprobeFixed, case .nprobe(let given) = probing {
+                return Choice(strategy: .ivf, nprobe: min(nlist, given ?? IndexSettings.nprobeDefault(nlist: nlist)))
+            }
             guard let calibration = segment.calibration else {
                 let base = min(nlist, probing.givenNprobe ?? IndexSettings.nprobeDefault(nlist: nlist))
                 guard segment.passing != nil else { return Choice(strategy: .ivf, nprobe: base) }
@@ -160,7 +165,7 @@ struct SearchPlanner {
             let nprobe: Int
             switch probing {
             case .nprobe(let given):
-                let given = min(given, nlist)
+                let given = min(given ?? IndexSettings.nprobeDefault(nlist: nlist), nlist)
                 let referenceDepth = max(1, Double(min(k, referenceK)) * Double(segment.live) / Double(liveTotal))
                 let reference = calibration.recall(depth: referenceDepth, nprobe: given)
                 nprobe = max(given, calibration.nprobe(depth: depth, recall: reference).nprobe)
@@ -175,7 +180,7 @@ struct SearchPlanner {
                 let listsMin: Int
                 switch probing {
                 case .nprobe(let given):
-                    let given = min(given, nlist)
+                    let given = min(given ?? IndexSettings.nprobeDefault(nlist: nlist), nlist)
                     let referenceDepth = max(1, Double(min(k, referenceK)) * Double(segment.live) / Double(liveTotal))
                     let reference = calibration.recall(depth: referenceDepth, nprobe: given)
                     listsMin = max(given, calibration.nprobe(depth: unfilteredDepth, recall: reference).nprobe)

@@ -43,10 +43,10 @@ struct CollectionCommand: AsyncParsableCommand {
         @Option(help: "Coarse lists (default: about 4·√rows when the first segment is indexed).")
         var nlist: Int?
 
-        @Option(help: "Lists probed by searches that do not say, at least (more where k or a filter need them); instead of --recall.")
+        @Option(help: "Lists probed by searches that do not say, at least (more where k or a filter need them; default nlist/32, at least 8); instead of --recall.")
         var nprobe: Int?
 
-        @Option(help: ArgumentHelp("The recall@k searches that do not say aim for, 0.5–1 (default 0.95); instead of --nprobe.", valueName: "target"))
+        @Option(help: ArgumentHelp("The recall@k searches that do not say aim for, 0.5–1 (default: none, they probe at least --nprobe); instead of --nprobe.", valueName: "target"))
         var recall: Double?
 
         @Option(help: "Rows at which the growing segment is sealed (default: about 64 MiB of vectors).")
@@ -130,7 +130,7 @@ struct CollectionCommand: AsyncParsableCommand {
                 rows:      \(info.rows)
                 memory:    \(ByteCountFormatter.string(fromByteCount: Int64(info.memoryBytes), countStyle: .memory))
                 created:   \(ISO8601DateFormatter().string(from: created))
-                index:     \(index.codes), nlist \(info.nlist.map(String.init) ?? index.nlist.map(String.init) ?? "auto"), \(index.nprobe.map { "nprobe \($0)" } ?? "recall \(index.recallTarget ?? IndexSettings.recallTargetDefault)")
+                index:     \(index.codes), nlist \(info.nlist.map(String.init) ?? index.nlist.map(String.init) ?? "auto"), \(index.recallTarget.map { "recall target \($0)" } ?? "nprobe \(index.nprobe.map(String.init) ?? "auto")")
                 segments:  \(CollectionFormat.phaseCounts(info).filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }.joined(separator: ", "))\(info.pending ? " (background work pending)" : "")
                 """)
             if info.schema.fields.isEmpty {
@@ -178,7 +178,7 @@ enum CollectionFormat {
                 .object([
                     ("codes", .string(index.codes.description)), ("nlist", info.nlist.map { .int(Int64($0)) } ?? .null),
                     ("nprobe", index.nprobe.map { .int(Int64($0)) } ?? .null),
-                    ("recall_target", index.nprobe == nil ? .double(index.recallTarget ?? IndexSettings.recallTargetDefault) : .null),
+                    ("recall_target", index.recallTarget.map { .double($0) } ?? .null),
                     ("segment_rows", .int(Int64(index.effectiveSegmentRows(dimension: info.schema.dimension)))),
                 ])
             ),

@@ -13,9 +13,12 @@ func quietOptions(sync: SyncPolicy = .always) -> DatabaseOptions {
 
 /// Opens a database in `directory`, runs `body`, and closes it whatever happens.
 func withDatabase<T>(
-    _ directory: TemporaryDirectory, sync: SyncPolicy = .always, _ body: (Database) async throws -> T
+    _ directory: TemporaryDirectory, sync: SyncPolicy = .always, planner: PlannerSettings = PlannerSettings(),
+    _ body: (Database) async throws -> T
 ) async throws -> T {
-    let database = try await Database.open(path: directory.path, options: quietOptions(sync: sync))
+    var options = quietOptions(sync: sync)
+    options.planner = planner
+    let database = try await Database.open(path: directory.path, options: options)
     do {
         let result = try await body(database)
         try await database.close()

@@ -113,21 +113,47 @@ import Testing
     }
 
     /// A filter that follows where the vectors lie: every record near the query fails it, so the
-    /// lists the query probes hold no passing row. The query is searched again exactly over the
-    /// passing rows and still gets k hits, the true nearest passing ones.
-    @Test func kHitsComeBackWhenTheProbedListsHoldNoPassingRow() async throws {
+    /// lists nearest the query hold no passing row. Each query walks its lists past them, to the
+    /// lists that hold passing rows, and gets k hits that pass.
+    @Test func aFilterAwayFromTheQueryWalksToThePassingRows() async throws {
         let dir = TemporaryDirectory()
         var rng = SeededRandom(seed: 11)
         try await withDatabase(dir) { db async throws in
             _ = try await db.createCollection(Self.schema(metric: .l2))
-            var oracle = BruteForceOracle(metric: .l2, dimension: Self.dimension)
             var records: [Record] = []
             for i in 0..<1_024 {
                 // Two far groups; "year" says which.
                 let near = i % 2 == 0
                 let vector = randomVector(Self.dimension, integer: true, using: &rng).map { $0 + (near ? 1_000 : -1_000) }
                 records.append(Record(id: RecordID(UInt64(i)), vector: vector, fields: ["year": .int64(near ? 1 : 0)]))
-                if !near { oracle.upsert(RecordID(UInt64(i)), vector) }
+            }
+            _ = try await db.upsert("f", records)
+            try await db.waitForBackgroundWork()
+            let query = randomVector(Self.dimension, integer: true, using: &rng).map { $0 + 1_000 }
+            let (hits, plan) = try await db.explainedSearch("f", queries: [query], k: 10, options: SearchOptions(nprobe: 1, filter: "year == 0"))
+            #expect(plan.segments.contains { $0.strategy == .ivf }, "\(plan.segments)")
+            #expect(plan.exactRetries == 0)
+            #expect(hits[0].count == 10 && hits[0].allSatisfy { $0.id.rawValue % 2 == 1 }, "\(hits[0].map(\.id))")
+        }
+    }
+
+    /// When the lists a query probes hold fewer than k passing rows although k exist, the query is
+    /// searched again exactly over the passing rows and gets the true nearest ones. (One list is
+    /// forced: `gatherCost` infinity never reads the few passing rows one by one, and
+    /// `nprobeFixed` probes the nprobe given without walking further.)
+    @Test func kHitsComeBackWhenTheProbedListsHoldTooFewPassingRows() async throws {
+        let dir = TemporaryDirectory()
+        var rng = SeededRandom(seed: 11)
+        try await withDatabase(dir, planner: PlannerSettings(gatherCost: .infinity, nprobeFixed: true)) { db async throws in
+            _ = try await db.createCollection(Self.schema(metric: .l2))
+            var oracle = BruteForceOracle(metric: .l2, dimension: Self.dimension)
+            var records: [Record] = []
+            for i in 0..<1_024 {
+                // 13 rows pass, spread over the lists like every other row.
+                let passes = i % 85 == 0
+                let vector = randomVector(Self.dimension, integer: true, using: &rng).map { $0 + 1_000 }
+                records.append(Record(id: RecordID(UInt64(i)), vector: vector, fields: ["year": .int64(passes ? 0 : 1)]))
+                if passes { oracle.upsert(RecordID(UInt64(i)), vector) }
             }
             _ = try await db.upsert("f", records)
             try await db.waitForBackgroundWork()
