@@ -161,32 +161,26 @@ struct SearchPlanner {
                 let wanted = (settings.passingPerHitMin * k * nlist + passing - 1) / passing
                 return Choice(strategy: .ivf, nprobe: min(nlist, max(base, wanted)))
             }
-            let depth = max(1, Double(k) * Double(segment.live) / Double(passingTotal))
-            let nprobe: Int
-            switch probing {
-            case .nprobe(let given):
-                let given = min(given ?? IndexSettings.nprobeDefault(nlist: nlist), nlist)
-                let referenceDepth = max(1, Double(min(k, referenceK)) * Double(segment.live) / Double(liveTotal))
-                let reference = calibration.recall(depth: referenceDepth, nprobe: given)
-                nprobe = max(given, calibration.nprobe(depth: depth, recall: reference).nprobe)
-            case .recall:
-                // A sample cannot promise every neighbour of every query: 1 probes every list.
-                nprobe = target! >= 1 ? nlist : calibration.nprobe(depth: depth, recall: target!).nprobe
-            }
-            var walk: Walk?
-            if segment.passing != nil, passing < segment.live {
-                // The lists the same recall needs where every row passes.
-                let unfilteredDepth = max(1, Double(k) * Double(segment.live) / Double(liveTotal))
-                let listsMin: Int
+            // The fewest lists that reach, at `depth`, the target or the recall the given nprobe
+            // has for an unfiltered k ≤ 10.
+            func lists(at depth: Double) -> Int {
                 switch probing {
                 case .nprobe(let given):
                     let given = min(given ?? IndexSettings.nprobeDefault(nlist: nlist), nlist)
                     let referenceDepth = max(1, Double(min(k, referenceK)) * Double(segment.live) / Double(liveTotal))
                     let reference = calibration.recall(depth: referenceDepth, nprobe: given)
-                    listsMin = max(given, calibration.nprobe(depth: unfilteredDepth, recall: reference).nprobe)
+                    return max(given, calibration.nprobe(depth: depth, recall: reference).nprobe)
                 case .recall:
-                    listsMin = target! >= 1 ? nlist : calibration.nprobe(depth: unfilteredDepth, recall: target!).nprobe
+                    // A sample cannot promise every neighbour of every query: 1 probes every list.
+                    return target! >= 1 ? nlist : calibration.nprobe(depth: depth, recall: target!).nprobe
                 }
+            }
+            let depth = max(1, Double(k) * Double(segment.live) / Double(passingTotal))
+            let nprobe = lists(at: depth)
+            var walk: Walk?
+            if segment.passing != nil, passing < segment.live {
+                // The lists the same recall needs where every row passes.
+                let listsMin = lists(at: max(1, Double(k) * Double(segment.live) / Double(liveTotal)))
                 walk = Walk(
                     listsMin: min(listsMin, nprobe), listsPlanned: nprobe, share: Double(passing) / Double(segment.rows),
                     listsMax: Walk.listsMax(nprobe: nprobe, nlist: nlist))
