@@ -49,6 +49,8 @@ struct BenchRecall: AsyncParsableCommand {
     struct Cell {
         var recall: Double
         var latencies: [Double]
+        /// IVF scans of segments over all queries (0: every segment was searched exactly).
+        var ivfScans = 0
         var qps: Double { 1 / Percentile.median(latencies) }
         var p99: Double { Percentile.of(latencies, 99) * 1000 }
     }
@@ -161,7 +163,8 @@ struct BenchRecall: AsyncParsableCommand {
                 wanted += truth.count
                 for segment in plan.segments where segment.strategy == .ivf { nprobes[segment.nprobe ?? 0, default: 0] += 1 }
             }
-            return (Cell(recall: wanted == 0 ? 1 : Double(found) / Double(wanted), latencies: latencies), nprobes)
+            let scans = nprobes.values.reduce(0, +)
+            return (Cell(recall: wanted == 0 ? 1 : Double(found) / Double(wanted), latencies: latencies, ivfScans: scans), nprobes)
         }
 
         let settings: [(label: String, options: SearchOptions)] =
@@ -200,7 +203,7 @@ struct BenchRecall: AsyncParsableCommand {
         sweep.append(nlist)
         var failures: [String] = []
         print("")
-        print("targets: achieved recall (band [T − 0.01, T + 0.04]); QPS / QPS of the cheapest fixed nprobe reaching it (≥ 0.8); parity at each nprobe")
+        print("targets: achieved recall (band [T − 0.01, T + 0.04], above it allowed where every segment was searched exactly); QPS / QPS of the cheapest fixed nprobe reaching it (≥ 0.8); parity at each nprobe")
         for k in ks {
             for filter in filters {
                 var fixed: [(nprobe: Int, cell: Cell)] = []
@@ -216,7 +219,8 @@ struct BenchRecall: AsyncParsableCommand {
                     let ratio = cheapest.map { cell.qps / $0.cell.qps }
                     line += " T\(target): \(String(format: "%.3f", cell.recall))"
                         + (ratio.map { " ×\(String(format: "%.2f", $0)) vs p\(cheapest!.nprobe)" } ?? " (no fixed nprobe reaches it)")
-                    if cell.recall < target - 0.01 || cell.recall > target + 0.04 {
+                    // Above the band by searching exactly is the planner finding exact search cheapest.
+                    if cell.recall < target - 0.01 || (cell.recall > target + 0.04 && cell.ivfScans > 0) {
                         failures.append("\(count) k=\(k) \(filter.label) target \(target): recall \(String(format: "%.4f", cell.recall))")
                     }
                     if let ratio, ratio < 0.8 {
