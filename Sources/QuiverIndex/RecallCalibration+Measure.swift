@@ -13,10 +13,12 @@ extension RecallCalibration {
     ///   - template: the segment's template, whose coarse quantizer orders the lists per query.
     ///   - index: the segment's lists (filled from `vectors`).
     ///   - flatCodes: `false` for SQ8 and PQ, whose scans are measured as well.
+    ///   - shouldStop: polled between chunks of 64 queries; `true` abandons the measurement.
     /// - Returns: `nil` for fewer than two rows (no neighbour to find).
+    /// - Throws: `QuiverError.closed` when `shouldStop` said so.
     public static func measure(
         vectors: UnsafeBufferPointer<Float>, dimension: Int, innerProduct: Bool, template: IVFIndex, index: IVFIndex,
-        flatCodes: Bool, sampleQueries: Int = sampleQueriesDefault
+        flatCodes: Bool, sampleQueries: Int = sampleQueriesDefault, shouldStop: () -> Bool = { false }
     ) throws(QuiverError) -> RecallCalibration? {
         let rows = vectors.count / dimension
         guard rows >= 2, sampleQueries > 0 else { return nil }
@@ -36,6 +38,7 @@ extension RecallCalibration {
         var rank = [Int](repeating: 0, count: nlist)
         // Chunks bound the coarse order's memory (queries × nlist) for large nlist.
         for start in stride(from: 0, to: count, by: 64) {
+            if shouldStop() { throw QuiverError.closed }
             let chunk = sample[start..<min(count, start + 64)]
             var queries: [Float] = []
             queries.reserveCapacity(chunk.count * dimension)

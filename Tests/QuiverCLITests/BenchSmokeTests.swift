@@ -62,6 +62,19 @@ import Testing
         #expect((lowest ?? 0) >= 0.95, "\(text)")
     }
 
+    /// The recall benchmark's tables and its verdict (tiny sizes: the verdict's content is for
+    /// the real run; here only that it is printed).
+    @Test func benchRecallQuickRunPrintsEveryTable() async throws {
+        let bench = try ChildProcess("quiver-bench", arguments: ["recall", "--quick"])
+        let exit = try await bench.waitForExit(timeout: .seconds(600))
+        let text = bench.stdout
+        #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
+        for line in ["== 5000 × 128", "k = 10:", "k = 100:", "  all ", "  bucket 50% ", "  place 0.1% ", "targets: achieved recall"] {
+            #expect(text.contains(line), "missing \(line)")
+        }
+        #expect(text.contains("all targets met") || text.contains("targets missed ("), "\(text)")
+    }
+
     @Test func benchImportQuickRunPrintsBothPaths() async throws {
         let bench = try ChildProcess("quiver-bench", arguments: ["import", "--quick"])
         let exit = try await bench.waitForExit(timeout: .seconds(600))

@@ -14,6 +14,16 @@ struct BackgroundContext: Sendable {
     let files: SegmentFiles
     let statistics: EngineStatistics
     let logger: Logger
+    /// Set when shutdown begins: long steps of a running job (a calibration) check it and give
+    /// up, so that closing does not wait for them; the job runs again after the next open.
+    let stopping = StopFlag()
+}
+
+/// A flag one thread sets and others poll.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
 /// The background work of a database: which job runs when, retries, and waiting for it.
@@ -215,6 +225,7 @@ final class BackgroundScheduler: Sendable {
     /// Stops taking jobs, drops the queue, and waits for the running job, the seals in flight and
     /// the periodic check to end.
     func shutdown() async {
+        context.stopping.set()
         let ticker = state.withLock { state -> Task<Void, Never>? in
             state.stopping = true
             state.queue.removeAll()

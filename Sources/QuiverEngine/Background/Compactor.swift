@@ -103,6 +103,7 @@ struct Compactor: Sendable {
         let store = context.store
         let stored = collection.stored
         let compress = collection.schema.index.compressFiles
+        let stopping = context.stopping
         // 2. Build.
         let output = try await context.thread.run { () throws(QuiverError) -> IndexedRows? in
             let snapshot = store.snapshot()
@@ -131,7 +132,8 @@ struct Compactor: Sendable {
             let calibration = try flat.withUnsafeBufferPointer { (buffer) throws(QuiverError) in
                 try RecallCalibration.measure(
                     vectors: buffer, dimension: stored.schema.dimension, innerProduct: stored.schema.metric != .l2,
-                    template: captured.template.index, index: index, flatCodes: stored.schema.index.codes == .flat)
+                    template: captured.template.index, index: index, flatCodes: stored.schema.index.codes == .flat,
+                    shouldStop: { stopping.isSet })
             }
             let checksum = try SegmentFile(rowIDs: rowIDs, labels: labels, index: index).write(to: path, compress: compress)
             let now = SegmentState.nowMilliseconds()

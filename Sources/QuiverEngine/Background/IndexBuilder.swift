@@ -86,6 +86,7 @@ struct IndexBuilder: Sendable {
         let compress = settings.compressFiles
         let settingsDimension = collection.schema.dimension
         let innerProduct = collection.schema.metric != .l2
+        let stopping = context.stopping
         // 3–4. Lists, calibration and file.
         let rows = try await context.thread.run { () throws(QuiverError) -> IndexedRows in
             let index = try base.emptyClone()
@@ -95,7 +96,7 @@ struct IndexBuilder: Sendable {
             let calibration = try captured.block.withVectors(count: captured.count) { (vectors) throws(QuiverError) in
                 try RecallCalibration.measure(
                     vectors: vectors, dimension: settingsDimension, innerProduct: innerProduct, template: base, index: index,
-                    flatCodes: settings.codes == .flat)
+                    flatCodes: settings.codes == .flat, shouldStop: { stopping.isSet })
             }
             let (labels, rowIDs) = captured.block.ids(count: captured.count)
             let checksum = try SegmentFile(rowIDs: rowIDs, labels: labels, index: index).write(to: path, compress: compress)
