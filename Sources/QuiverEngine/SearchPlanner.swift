@@ -176,7 +176,11 @@ struct SearchPlanner {
                 }
             }
             let depth = max(1, Double(k) * Double(segment.live) / Double(passingTotal))
-            let nprobe = lists(at: depth)
+            // Never lists expected to hold fewer than twice the rows searched for: a large k at a
+            // small nprobe otherwise left most queries short of k hits and searched them again
+            // exactly (k = 1,000 at nprobe 1 over 200,000 rows: 9 QPS).
+            let rowsEnough = Int((2 * depth * Double(nlist) / Double(max(1, segment.live))).rounded(.up))
+            let nprobe = min(nlist, max(lists(at: depth), rowsEnough))
             var walk: Walk?
             if segment.passing != nil, passing < segment.live {
                 // The lists the same recall needs where every row passes.
