@@ -88,18 +88,17 @@ public struct RecallCalibration: Sendable, Hashable, Codable {
         return (1 - t) * rowRecall(lower, nprobe: Double(nprobe)) + t * rowRecall(upper, nprobe: Double(nprobe))
     }
 
-    /// The fewest lists whose expected recall@`depth` reaches `target`, or nlist when none does
-    /// (`reachable` says which).
-    public func nprobe(depth: Double, recall target: Double) -> (nprobe: Int, reachable: Bool) {
+    /// The fewest lists whose expected recall@`depth` reaches `target`; nlist when none does.
+    public func nprobe(depth: Double, recall target: Double) -> Int {
         // recall(depth:nprobe:) is non-decreasing in nprobe: binary search over 1...nlist.
         var low = 1
         var high = nlist
-        guard recall(depth: depth, nprobe: high) >= target else { return (nlist, false) }
+        guard recall(depth: depth, nprobe: high) >= target else { return nlist }
         while low < high {
             let mid = (low + high) / 2
             if recall(depth: depth, nprobe: mid) >= target { high = mid } else { low = mid + 1 }
         }
-        return (low, true)
+        return low
     }
 
     /// Row `d` at a fractional nprobe, interpolated in log(nprobe).

@@ -169,10 +169,10 @@ struct SearchPlanner {
                     let given = min(given ?? IndexSettings.nprobeDefault(nlist: nlist), nlist)
                     let referenceDepth = max(1, Double(min(k, referenceK)) * Double(segment.live) / Double(liveTotal))
                     let reference = calibration.recall(depth: referenceDepth, nprobe: given)
-                    return max(given, calibration.nprobe(depth: depth, recall: reference).nprobe)
+                    return max(given, calibration.nprobe(depth: depth, recall: reference))
                 case .recall:
                     // A sample cannot promise every neighbour of every query: 1 probes every list.
-                    return target! >= 1 ? nlist : calibration.nprobe(depth: depth, recall: target!).nprobe
+                    return target! >= 1 ? nlist : calibration.nprobe(depth: depth, recall: target!)
                 }
             }
             let depth = max(1, Double(k) * Double(segment.live) / Double(passingTotal))
