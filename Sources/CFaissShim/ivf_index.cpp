@@ -50,7 +50,7 @@ faiss::IndexIVF* as_ivf(const quiver_faiss_index* handle) {
 
 bool is_flat(const faiss::IndexIVF* ivf) { return dynamic_cast<const faiss::IndexIVFFlat*>(ivf) != nullptr; }
 
-constexpr int64_t kRowsPerChunk = 256;
+using quiver::kRowsPerChunk;
 
 // Records where every local id's code is, for scans of chosen rows (segments only: their ids are
 // the local offsets 0..ntotal-1; anything else leaves the map empty).
@@ -138,6 +138,7 @@ extern "C" int32_t quiver_ivf_add(quiver_faiss_index* index, int64_t n, const fl
         static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t), "idx_t is 64-bit");
         ivf->add_with_ids(n, x, reinterpret_cast<const faiss::Index::idx_t*>(ids));
         locate_rows(index);
+        quiver::measure_lists(index);
     });
 }
 
@@ -328,39 +329,6 @@ extern "C" void quiver_ivf_list_sizes(const quiver_faiss_index* index, int64_t* 
     for (size_t l = 0; l < ivf->nlist; l++) sizes[l] = (int64_t)ivf->invlists->list_size(l);
 }
 
-extern "C" int32_t quiver_ivf_walk_lists(const quiver_faiss_index* index, int64_t nq, int64_t* lists, int64_t nprobe,
-                                         const uint64_t* excluded, int64_t min_lists, int64_t planned_lists,
-                                         double share, char* err, size_t err_len) {
-    return guarded(err, err_len, [&] {
-        const faiss::IndexIVF* ivf = as_ivf(index);
-        const faiss::InvertedLists* invlists = ivf->invlists;
-        for (int64_t q = 0; q < nq; q++) {
-            int64_t* row = lists + q * nprobe;
-            // What the planned lists would hold if the filter passed `share` of every list.
-            int64_t planned_rows = 0;
-            for (int64_t p = 0; p < std::min(planned_lists, nprobe); p++) {
-                if (row[p] >= 0 && row[p] < (int64_t)ivf->nlist) planned_rows += (int64_t)invlists->list_size(row[p]);
-            }
-            const double needed = share * (double)planned_rows;
-            int64_t seen = 0;
-            for (int64_t p = 0; p < nprobe; p++) {
-                if (p >= min_lists && (double)seen >= needed) {
-                    for (int64_t rest = p; rest < nprobe; rest++) row[rest] = -1;
-                    break;
-                }
-                const int64_t list = row[p];
-                if (list < 0 || list >= (int64_t)ivf->nlist) continue;
-                const size_t n = invlists->list_size(list);
-                if (n == 0) continue;
-                faiss::InvertedLists::ScopedIds ids(invlists, list);
-                for (size_t j = 0; j < n; j++) {
-                    if (!is_excluded(excluded, ids.get()[j])) seen++;
-                }
-            }
-        }
-    });
-}
-
 extern "C" int32_t quiver_ivf_row_lists(const quiver_faiss_index* index, int32_t* lists) {
     const std::vector<int64_t>& located = index->row_locations;
     if (located.empty() || (int64_t)located.size() != index->index->ntotal) return -1;
@@ -402,6 +370,7 @@ extern "C" int32_t quiver_faiss_deserialize(const uint8_t* data, size_t size,
         auto handle = std::make_unique<quiver_faiss_index>();
         handle->index.reset(faiss::read_index(&reader));
         locate_rows(handle.get());
+        quiver::measure_lists(handle.get());
         *out = handle.release();
     });
 }

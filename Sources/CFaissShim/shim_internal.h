@@ -20,6 +20,11 @@ struct quiver_faiss_index {
     /// once the rows are added (or read), so that a scan of chosen rows reaches each row's code
     /// directly. Empty when the ids are not 0..ntotal-1.
     std::vector<int64_t> row_locations;
+    /// IVF segments only, per list: the mean and the variance of its rows' squared distance to
+    /// the list's centroid (what the filtered walk's estimate of the hits left in a list needs;
+    /// ivf_walk.cpp). Empty for an index without rows.
+    std::vector<float> list_spread_mean;
+    std::vector<float> list_spread_variance;
 };
 
 namespace quiver {
@@ -54,6 +59,12 @@ struct Kernels {
 
 /// The kernels chosen for this CPU at first use.
 const Kernels& kernels();
+
+/// Rows per call of a distance kernel in the list scans.
+constexpr int64_t kRowsPerChunk = 256;
+
+/// Fills the handle's per-list spreads (ivf_walk.cpp); after rows are added or read.
+void measure_lists(quiver_faiss_index* handle);
 
 /// A per-query max-heap on (key, label) over caller-owned arrays: the root is the worst hit. Keys
 /// are "smaller is better"; equal keys are ordered by label.

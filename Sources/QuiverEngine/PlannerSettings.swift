@@ -15,11 +15,20 @@ public struct PlannerSettings: Sendable, Hashable {
     /// Probe an nprobe given exactly as given, never raised for k or a filter. Default `false`;
     /// only for measuring what the raising buys (`quiver-bench recall`).
     public var nprobeFixed: Bool
+    /// A filtered walk over a calibrated segment stops when its lists left are expected to hold
+    /// at most this many times the hits its recall may miss (`(1 − recall) × hits`). Above 1
+    /// because the estimate is conservative (it counts rows better than the current k-th hit,
+    /// not the final one). Default 3, from `quiver-bench recall`.
+    public var walkMissMargin: Double
 
-    public init(gatherCost: Double = 2, exactRowsShareMax: Double = 0.25, passingPerHitMin: Int = 4, nprobeFixed: Bool = false) {
+    public init(
+        gatherCost: Double = 2, exactRowsShareMax: Double = 0.25, passingPerHitMin: Int = 4, nprobeFixed: Bool = false,
+        walkMissMargin: Double = 3
+    ) {
         self.gatherCost = max(0, gatherCost)
         self.exactRowsShareMax = min(1, max(0, exactRowsShareMax))
         self.passingPerHitMin = max(1, passingPerHitMin)
         self.nprobeFixed = nprobeFixed
+        self.walkMissMargin = max(0, walkMissMargin)
     }
 }

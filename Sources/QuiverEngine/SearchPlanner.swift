@@ -113,24 +113,24 @@ struct SearchPlanner {
         var walk: Walk?
     }
 
-    /// A filtered scan's lists per query: at least `listsMin` (what the target needs without
-    /// the filter, for a query whose nearest lists are full of passing rows), then on until the
-    /// lists probed hold as many passing rows as the query's first `listsPlanned` lists would if
-    /// the filter passed `share` of every list, at most `listsMax`. With a filter that is
-    /// independent of where vectors lie this probes about `listsPlanned`; with one that follows
-    /// the clusters, a query far from the passing rows walks past the lists that hold none of
-    /// them, and one among them stops early. (Counted in rows of the query's own lists, not in
-    /// average lists: lists near a query are often larger than average, and a walk by an average
-    /// count stopped early there and lost recall.)
+    /// A filtered scan's lists per query, walked nearest first over all of the segment's lists:
+    /// at least `listsMin` (what the recall needs without the filter, for a query whose nearest
+    /// lists are full of passing rows), and lists that hold as many passing rows as the query's
+    /// first `listsPlanned` lists would if the filter passed `share` of every list; then on
+    /// until the lists left are expected to hold at most `missBudget` passing rows better than
+    /// the query's k-th hit (the model is in `ivf_walk.cpp`). With a filter that is independent
+    /// of where vectors lie the first two rules stop it near `listsPlanned`; with one that follows
+    /// the clusters, a query whose own neighbourhood fails the filter finds its nearest passing
+    /// rows far down its list order, among many lists at about the same distance, and the third
+    /// rule takes it as far as they reach. (The rows counted are those of the query's own lists,
+    /// not average lists: lists near a query are often larger than average, and a walk by an
+    /// average count stopped early there and lost recall.)
     struct Walk: Hashable, Sendable {
         var listsMin: Int
         var listsPlanned: Int
         /// Passing rows over published rows of the segment.
         var share: Double
-        var listsMax: Int
-
-        /// How much further than the planned nprobe a query may walk: four times, plus 16.
-        static func listsMax(nprobe: Int, nlist: Int) -> Int { min(nlist, 4 * nprobe + 16) }
+        var missBudget: Double
     }
 
     let view: CollectionView
@@ -161,19 +161,23 @@ struct SearchPlanner {
                 let wanted = (settings.passingPerHitMin * k * nlist + passing - 1) / passing
                 return Choice(strategy: .ivf, nprobe: min(nlist, max(base, wanted)))
             }
-            // The fewest lists that reach, at `depth`, the target or the recall the given nprobe
-            // has for an unfiltered k ≤ 10.
+            // The recall to reach: the target, or the recall the given nprobe has for an
+            // unfiltered k ≤ 10.
+            let wanted: Double
+            var given = 0
+            switch probing {
+            case .nprobe(let value):
+                given = min(value ?? IndexSettings.nprobeDefault(nlist: nlist), nlist)
+                let referenceDepth = max(1, Double(min(k, referenceK)) * Double(segment.live) / Double(liveTotal))
+                wanted = calibration.recall(depth: referenceDepth, nprobe: given)
+            case .recall:
+                wanted = target!
+            }
+            // The fewest lists that reach it at `depth`. (A sample cannot promise every
+            // neighbour of every query: a target of 1 probes every list.)
             func lists(at depth: Double) -> Int {
-                switch probing {
-                case .nprobe(let given):
-                    let given = min(given ?? IndexSettings.nprobeDefault(nlist: nlist), nlist)
-                    let referenceDepth = max(1, Double(min(k, referenceK)) * Double(segment.live) / Double(liveTotal))
-                    let reference = calibration.recall(depth: referenceDepth, nprobe: given)
-                    return max(given, calibration.nprobe(depth: depth, recall: reference))
-                case .recall:
-                    // A sample cannot promise every neighbour of every query: 1 probes every list.
-                    return target! >= 1 ? nlist : calibration.nprobe(depth: depth, recall: target!)
-                }
+                if given == 0, wanted >= 1 { return nlist }
+                return max(given, calibration.nprobe(depth: depth, recall: wanted))
             }
             let depth = max(1, Double(k) * Double(segment.live) / Double(passingTotal))
             // Never lists expected to hold fewer than twice the rows searched for: a large k at a
@@ -182,12 +186,15 @@ struct SearchPlanner {
             let rowsEnough = Int((2 * depth * Double(nlist) / Double(max(1, segment.live))).rounded(.up))
             let nprobe = min(nlist, max(lists(at: depth), rowsEnough))
             var walk: Walk?
-            if segment.passing != nil, passing < segment.live {
+            if segment.passing != nil, passing < segment.live, nprobe < nlist {
                 // The lists the same recall needs where every row passes.
                 let listsMin = lists(at: max(1, Double(k) * Double(segment.live) / Double(liveTotal)))
+                // The segment's share of the hits the recall may miss, with a margin for the
+                // estimate's rough model (`walkMissMargin`).
+                let hits = Double(min(k, passingTotal)) * Double(passing) / Double(max(1, passingTotal))
                 walk = Walk(
                     listsMin: min(listsMin, nprobe), listsPlanned: nprobe, share: Double(passing) / Double(segment.rows),
-                    listsMax: Walk.listsMax(nprobe: nprobe, nlist: nlist))
+                    missBudget: settings.walkMissMargin * max(0, 1 - wanted) * hits)
             }
             return Choice(strategy: .ivf, nprobe: nprobe, expectedRecall: calibration.recall(depth: depth, nprobe: nprobe), walk: walk)
         }
@@ -273,7 +280,8 @@ struct SearchPlanner {
                         strategy: choice.strategy, excluded: excluded, passing: passing, nprobe: choice.nprobe,
                         expectedRecall: choice.expectedRecall, walk: choice.walk))
                 if case .indexed(let nlist, let generation) = fact.storage, let nprobe = choice.nprobe {
-                    nprobes[generation] = max(nprobes[generation] ?? 0, choice.walk?.listsMax ?? nprobe)
+                    // A walk orders the lists itself.
+                    if choice.walk == nil { nprobes[generation] = max(nprobes[generation] ?? 0, nprobe) }
                     floats += (segment.count * nprobe + nlist - 1) / nlist * dimension
                 } else {
                     floats += segment.count * dimension
@@ -308,15 +316,14 @@ struct SearchPlanner {
             case (_, .exact(let block, _)):
                 try block.scan(count: segment.count, excluded: scan.excluded, locationBase: base, into: &accumulator)
             case (_, .indexed(let rows)):
-                let shared = assignments[rows.generation]!
-                var assignment = shared
                 if let walk = scan.walk {
-                    assignment = try rows.index.walk(
-                        shared.prefix(nprobe: walk.listsMax), excluded: scan.excluded, listsMin: walk.listsMin,
-                        listsPlanned: walk.listsPlanned, share: walk.share)
-                } else if let nprobe = scan.nprobe {
-                    assignment = shared.prefix(nprobe: nprobe)
+                    try rows.index.walkScan(
+                        labels: rows.labels, excluded: scan.excluded, locationBase: base, listsMin: walk.listsMin,
+                        listsPlanned: walk.listsPlanned, share: walk.share, missBudget: walk.missBudget, into: &accumulator)
+                    continue
                 }
+                var assignment = assignments[rows.generation]!
+                if let nprobe = scan.nprobe { assignment = assignment.prefix(nprobe: nprobe) }
                 try rows.index.scan(
                     assignment: assignment, labels: rows.labels, excluded: scan.excluded, locationBase: base, into: &accumulator)
             }

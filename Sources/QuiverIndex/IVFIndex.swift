@@ -91,25 +91,30 @@ public final class IVFIndex: @unchecked Sendable {
         return IVFAssignment(nprobe: nprobe, lists: lists, distances: distances)
     }
 
-    /// `assignment` trimmed for a filtered scan of this segment: each query keeps its first
-    /// `listsMin` lists, then as many more as it takes for the lists kept to hold as many rows
-    /// outside `excluded` as `share` of the rows of its first `listsPlanned` lists
-    /// (`quiver_ivf_walk_lists`).
-    public func walk(
-        _ assignment: IVFAssignment, excluded: RowBitmap?, listsMin: Int, listsPlanned: Int, share: Double
-    ) throws(QuiverError) -> IVFAssignment {
-        var lists = assignment.lists
-        let nq = assignment.nprobe == 0 ? 0 : lists.count / assignment.nprobe
-        let walked = excluded.withShimWords { words in
-            Result { () throws(QuiverError) in
-                try shimCall("IVF list walk") {
-                    quiver_ivf_walk_lists(
-                        handle, Int64(nq), &lists, Int64(assignment.nprobe), words, Int64(listsMin), Int64(listsPlanned), share, $0, $1)
+    /// A filtered scan of this segment into `accumulator` that walks each query's lists nearest
+    /// first and stops once it has probed `listsMin` lists, lists holding as many rows outside
+    /// `excluded` as `share` of the rows of its first `listsPlanned` lists, and the lists left
+    /// are expected to hold at most `missBudget` passing rows better than its current k-th hit
+    /// (`quiver_ivf_walk_scan`). Needs no assignment: it orders all lists itself. Returns the
+    /// lists each query probed.
+    @discardableResult
+    public func walkScan(
+        labels: [RecordID], excluded: RowBitmap?, locationBase: Int64, listsMin: Int, listsPlanned: Int, share: Double,
+        missBudget: Double, into accumulator: inout TopKAccumulator
+    ) throws(QuiverError) -> [Int] {
+        precondition(labels.count >= count)
+        var walked = [Int64](repeating: 0, count: accumulator.queryCount)
+        try labels.withShimLabels { (labels) throws(QuiverError) in
+            try accumulator.withHeaps("IVF list walk") { heaps, message, messageCapacity in
+                excluded.withShimWords { excluded in
+                    quiver_ivf_walk_scan(
+                        handle, heaps.metric, heaps.queries, heaps.queryCount, labels, locationBase, excluded, Int64(listsMin),
+                        Int64(listsPlanned), share, missBudget, heaps.k, heaps.keys, heaps.labels, heaps.locations, heaps.sizes,
+                        &walked, message, messageCapacity)
                 }
             }
         }
-        try walked.get()
-        return IVFAssignment(nprobe: assignment.nprobe, lists: lists, distances: assignment.distances)
+        return walked.map(Int.init)
     }
 
     /// Scans the assigned lists into `accumulator`. `labels[i]` is the record id of local row i;

@@ -161,7 +161,10 @@ import Testing
                 var line = choice.strategy.rawValue
                 if let nprobe = choice.nprobe { line += " nprobe=\(nprobe)" }
                 if let recall = choice.expectedRecall { line += " recall=" + String(format: "%.4f", recall) }
-                if let walk = choice.walk { line += " walk=\(walk.listsMin)-\(walk.listsPlanned)-\(walk.listsMax) share=" + String(format: "%.4f", walk.share) }
+                if let walk = choice.walk {
+                    line += " walk=\(walk.listsMin)-\(walk.listsPlanned) share=" + String(format: "%.4f", walk.share)
+                        + " misses=" + String(format: "%.3f", walk.missBudget)
+                }
                 return line
             }.joined(separator: "\n")
         } catch {

@@ -146,15 +146,18 @@ int32_t quiver_ivf_scan(
     int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
     char* err, size_t err_len);
 
-/* Trims an assignment (lists[nq*nprobe], nearest first, as quiver_ivf_assign returns it) in place
- * for a filtered scan of `index`: each query keeps its first `min_lists` lists, then further ones
- * until the lists kept hold as many rows whose bit is clear in `excluded` (the rows the filter
- * passes) as `share` of the rows of its first `planned_lists` lists; the entries after are set to
- * -1. So a query whose nearest lists hold few passing rows probes further than one whose nearest
- * lists are full of them, and one whose lists pass `share` of their rows probes `planned_lists`. */
-int32_t quiver_ivf_walk_lists(
-    const quiver_faiss_index* index, int64_t nq, int64_t* lists, int64_t nprobe, const uint64_t* excluded,
-    int64_t min_lists, int64_t planned_lists, double share, char* err, size_t err_len);
+/* A filtered IVF scan of a segment that walks each query's lists nearest first (over every list,
+ * not a fixed prefix) and stops once it has probed at least `min_lists` lists, lists holding as
+ * many rows whose bit is clear in `excluded` (the rows the filter passes) as `share` of the rows
+ * of its first `planned_lists` lists, and the lists left are expected to hold at most
+ * `miss_budget` passing rows better than the query's current k-th hit (ivf_walk.cpp has the
+ * model). Into a top-k accumulator as quiver_ivf_scan; walked[q] is the lists query q probed. */
+int32_t quiver_ivf_walk_scan(
+    const quiver_faiss_index* index, int32_t metric, const float* queries, int64_t nq,
+    const uint64_t* labels, int64_t loc_base, const uint64_t* excluded,
+    int64_t min_lists, int64_t planned_lists, double share, double miss_budget,
+    int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes, int64_t* walked,
+    char* err, size_t err_len);
 
 /* Exact distances from every query to chosen rows of an IVF segment (local ids rows[0..nrows)),
  * whichever lists hold them, into a top-k accumulator as quiver_ivf_scan. Flat codes give exact

@@ -1,0 +1,263 @@
+// The filtered list walk: an IVF scan of one segment under a filter that stops when the lists
+// left should hold few of the k nearest passing rows, rather than after a fixed nprobe.
+//
+// A fixed nprobe works when a query's nearest lists hold its nearest passing rows. A filter that
+// follows the clusters breaks that: for a query whose own neighbourhood fails the filter, the
+// nearest passing rows lie in lists far down its coarse order, among many lists at about the
+// same distance, and no count of lists fixed in advance fits every query (on 200,000 clustered
+// rows a query of that kind needed 23 of the 47 lists that held passing rows for recall 0.95,
+// one inside the passing clusters 3). So each query walks its lists nearest first and, once it
+// has probed what the calibration asks for (`min_lists`, and as many passing rows as its first
+// `planned_lists` lists hold at the filter's average share), estimates how many of the current
+// top k the lists not yet probed would still improve on, and stops when that is at most
+// `miss_budget`.
+//
+// The estimate models a row x of list l, seen from query q, by its key's mean and spread around
+// the centroid c: squared L2 ‖q−x‖² = ‖q−c‖² + ‖x−c‖² − 2⟨q−c, x−c⟩, with the last term taken as
+// normal with variance 4‖q−c‖²·E‖x−c‖²/d (isotropic residuals) and ‖x−c‖² with the list's own
+// mean and variance, measured when the rows are added or read; for inner product, −⟨q,x⟩ with
+// mean −⟨q,c⟩ and variance ‖q‖²·E‖x−c‖²/d. A list then holds passing(l)·Φ((r − mean)/sd) rows
+// better than the current k-th key r. The model is rough (real residuals are not isotropic);
+// it only decides how far past the calibrated lists a query walks, and the planner's budget
+// carries a margin for it. Lists are walked from a heap of all centroid keys, so a query can go
+// past any fixed prefix, and a list that holds few passing rows costs a bit test per row and a
+// distance per passing row, not a distance per row.
+
+#include "quiver_faiss.h"
+#include "shim_internal.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/invlists/InvertedLists.h>
+
+using quiver::guarded;
+using quiver::Heap;
+using quiver::is_excluded;
+using quiver::kernels;
+using quiver::kRowsPerChunk;
+
+namespace {
+
+double normal_cdf(double z) { return 0.5 * std::erfc(-z * M_SQRT1_2); }
+
+// Below this standardized margin a list's expected improvements are negligible (Φ < 3e-7).
+constexpr double kNegligibleZ = -5;
+
+}  // namespace
+
+void quiver::measure_lists(quiver_faiss_index* handle) {
+    handle->list_spread_mean.clear();
+    handle->list_spread_variance.clear();
+    const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(handle->index.get());
+    if (!ivf || ivf->ntotal == 0) return;
+    const int64_t d = ivf->d;
+    const bool flat = dynamic_cast<const faiss::IndexIVFFlat*>(ivf) != nullptr;
+    std::vector<float> mean(ivf->nlist, 0), variance(ivf->nlist, 0);
+    std::vector<float> centroid((size_t)d), decoded((size_t)d);
+    for (size_t list = 0; list < ivf->nlist; list++) {
+        const size_t n = ivf->invlists->list_size(list);
+        if (n == 0) continue;
+        ivf->quantizer->reconstruct((faiss::Index::idx_t)list, centroid.data());
+        faiss::InvertedLists::ScopedCodes codes(ivf->invlists, list);
+        double sum = 0, squares = 0;
+        for (size_t j = 0; j < n; j++) {
+            const float* x = decoded.data();
+            if (flat) {
+                x = reinterpret_cast<const float*>(codes.get()) + j * d;
+            } else {
+                ivf->reconstruct_from_offset((int64_t)list, (int64_t)j, decoded.data());
+            }
+            double r2 = 0;
+            for (int64_t i = 0; i < d; i++) {
+                const double delta = (double)x[i] - (double)centroid[i];
+                r2 += delta * delta;
+            }
+            sum += r2;
+            squares += r2 * r2;
+        }
+        const double m = sum / (double)n;
+        mean[list] = (float)m;
+        variance[list] = (float)std::max(0.0, squares / (double)n - m * m);
+    }
+    handle->list_spread_mean = std::move(mean);
+    handle->list_spread_variance = std::move(variance);
+}
+
+extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t metric, const float* queries,
+                                        int64_t nq, const uint64_t* labels, int64_t loc_base,
+                                        const uint64_t* excluded, int64_t min_lists, int64_t planned_lists,
+                                        double share, double miss_budget, int64_t k, float* keys,
+                                        uint64_t* out_labels, int64_t* locs, int64_t* sizes, int64_t* walked,
+                                        char* err, size_t err_len) {
+    return guarded(err, err_len, [&] {
+        const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index->index.get());
+        if (!ivf) throw std::invalid_argument("not an IVF index");
+        const auto* quantizer = dynamic_cast<const faiss::IndexFlat*>(ivf->quantizer);
+        if (!quantizer) throw std::invalid_argument("the list walk needs a flat quantizer");
+        const int64_t nlist = (int64_t)ivf->nlist;
+        if ((int64_t)index->list_spread_mean.size() != nlist) {
+            for (int64_t q = 0; q < nq; q++) walked[q] = 0;
+            return;  // no rows
+        }
+        const bool ip = metric == QUIVER_METRIC_IP;
+        const int64_t d = ivf->d;
+        const faiss::InvertedLists* invlists = ivf->invlists;
+        const bool flat = dynamic_cast<const faiss::IndexIVFFlat*>(ivf) != nullptr;
+        const quiver::NyKernel kernel = ip ? kernels().ip : kernels().l2;
+        std::unique_ptr<faiss::InvertedListScanner> scanner;
+        if (!flat) scanner.reset(ivf->get_InvertedListScanner(false, nullptr));
+        const float* centroids = quantizer->get_xb();
+        const std::vector<float>& spread = index->list_spread_mean;
+        const std::vector<float>& spread_variance = index->list_spread_variance;
+
+        // Passing rows per list, counted the first time a query needs them (shared by the queries).
+        std::vector<int32_t> passing_cache((size_t)nlist, -1);
+        auto passing = [&](int64_t list) -> int64_t {
+            int32_t& cached = passing_cache[(size_t)list];
+            if (cached >= 0) return cached;
+            const size_t n = invlists->list_size(list);
+            int32_t count = (int32_t)n;
+            if (excluded && n > 0) {
+                faiss::InvertedLists::ScopedIds ids(invlists, list);
+                count = 0;
+                for (size_t j = 0; j < n; j++) count += is_excluded(excluded, ids.get()[j]) ? 0 : 1;
+            }
+            cached = count;
+            return count;
+        };
+
+        std::vector<float> coarse((size_t)nlist);
+        std::vector<std::pair<float, int64_t>> frontier;  // min-heap on coarse key: lists not yet walked
+        frontier.reserve((size_t)nlist);
+        auto nearer = [](const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
+            return a.first > b.first || (a.first == b.first && a.second > b.second);
+        };
+        float dist[kRowsPerChunk];
+        for (int64_t q = 0; q < nq; q++) {
+            Heap heap{keys + q * k, out_labels + q * k, locs + q * k, sizes[q], k};
+            const float* x = queries + q * d;
+            if (scanner) scanner->set_query(x);
+            double norm2 = 0;
+            for (int64_t i = 0; i < d; i++) norm2 += (double)x[i] * x[i];
+            for (int64_t i0 = 0; i0 < nlist; i0 += kRowsPerChunk) {
+                const int64_t m = std::min<int64_t>(kRowsPerChunk, nlist - i0);
+                kernel(x, centroids + i0 * d, (size_t)d, (size_t)m, dist);
+                for (int64_t j = 0; j < m; j++) coarse[(size_t)(i0 + j)] = ip ? -dist[j] : dist[j];
+            }
+            frontier.clear();
+            for (int64_t l = 0; l < nlist; l++) frontier.emplace_back(coarse[(size_t)l], l);
+            // Rows of the first `planned_lists` lists, from a partial order of a copy.
+            double needed = 0;
+            if (planned_lists > 0) {
+                std::vector<std::pair<float, int64_t>> first(frontier);
+                const int64_t planned = std::min(planned_lists, nlist);
+                std::nth_element(first.begin(), first.begin() + (planned - 1), first.end(),
+                                 [](const auto& a, const auto& b) { return a.first < b.first || (a.first == b.first && a.second < b.second); });
+                int64_t rows = 0;
+                for (int64_t p = 0; p < planned; p++) rows += (int64_t)invlists->list_size(first[(size_t)p].second);
+                needed = share * (double)rows;
+            }
+            std::make_heap(frontier.begin(), frontier.end(), nearer);
+            // Expected rows, in the lists not walked yet, better than the current k-th key.
+            auto misses = [&]() -> double {
+                const double r = heap.keys[0];
+                double total = 0;
+                for (const auto& [key, list] : frontier) {
+                    const size_t n = invlists->list_size(list);
+                    if (n == 0) continue;
+                    const double m = spread[(size_t)list];
+                    double mean, var;
+                    if (ip) {
+                        mean = key;
+                        var = norm2 * m / (double)d;
+                    } else {
+                        mean = (double)key + m;
+                        var = 4 * std::max(0.0, (double)key) * m / (double)d + spread_variance[(size_t)list];
+                    }
+                    if (var <= 0) {
+                        if (r >= mean) total += (double)passing(list);
+                        continue;
+                    }
+                    const double z = (r - mean) / std::sqrt(var);
+                    if (z < kNegligibleZ) continue;
+                    const int64_t c = passing(list);
+                    if (c > 0) total += (double)c * normal_cdf(z);
+                    if (total > miss_budget) break;
+                }
+                return total;
+            };
+            int64_t seen = 0, p = 0, first_check = -1, next_check = 0;
+            while (!frontier.empty()) {
+                if (p >= min_lists && (double)seen >= needed && p >= next_check && heap.size >= k) {
+                    if (first_check < 0) first_check = p;
+                    if (misses() <= miss_budget) break;
+                    // Checked again after a quarter more lists: the walk goes at most that far
+                    // past the point the estimate would have stopped it.
+                    next_check = p + std::max<int64_t>(1, (p - first_check) / 4);
+                }
+                std::pop_heap(frontier.begin(), frontier.end(), nearer);
+                const auto [coarse_key, list] = frontier.back();
+                frontier.pop_back();
+                p++;
+                const size_t n = invlists->list_size(list);
+                if (n == 0) continue;
+                const int64_t pass = passing(list);
+                seen += pass;
+                if (pass == 0) continue;
+                faiss::InvertedLists::ScopedCodes codes(invlists, list);
+                faiss::InvertedLists::ScopedIds ids(invlists, list);
+                if (flat) {
+                    const float* base = reinterpret_cast<const float*>(codes.get());
+                    if (pass * 4 < (int64_t)n) {
+                        // Few passing rows: a distance for each of them only.
+                        for (size_t j = 0; j < n; j++) {
+                            const int64_t local = ids.get()[j];
+                            if (is_excluded(excluded, local)) continue;
+                            float one;
+                            kernel(x, base + j * d, (size_t)d, 1, &one);
+                            const float key = ip ? -one : one;
+                            if (heap.rejects(key) || !heap.admits(key, labels[local])) continue;
+                            heap.push(key, labels[local], loc_base + local);
+                        }
+                        continue;
+                    }
+                    for (size_t i0 = 0; i0 < n; i0 += kRowsPerChunk) {
+                        const size_t m = std::min<size_t>(kRowsPerChunk, n - i0);
+                        kernel(x, base + i0 * d, (size_t)d, m, dist);
+                        for (size_t j = 0; j < m; j++) {
+                            const int64_t local = ids.get()[i0 + j];
+                            const float key = ip ? -dist[j] : dist[j];
+                            if (heap.rejects(key)) continue;
+                            const uint64_t label = labels[local];
+                            if (!heap.admits(key, label) || is_excluded(excluded, local)) continue;
+                            heap.push(key, label, loc_base + local);
+                        }
+                    }
+                } else {
+                    // FAISS's scanners take the quantizer's own value: a distance, or a similarity.
+                    scanner->set_list(list, ip ? -coarse_key : coarse_key);
+                    const size_t code_size = ivf->code_size;
+                    for (size_t j = 0; j < n; j++) {
+                        const int64_t local = ids.get()[j];
+                        if (is_excluded(excluded, local)) continue;
+                        const float score = scanner->distance_to_code(codes.get() + j * code_size);
+                        const float key = ip ? -score : score;
+                        if (heap.rejects(key)) continue;
+                        const uint64_t label = labels[local];
+                        if (!heap.admits(key, label)) continue;
+                        heap.push(key, label, loc_base + local);
+                    }
+                }
+            }
+            sizes[q] = heap.size;
+            walked[q] = p;
+        }
+    });
+}
