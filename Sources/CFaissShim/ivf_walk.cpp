@@ -195,7 +195,12 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
             };
             int64_t seen = 0, p = 0, first_check = -1, next_check = 0;
             while (!frontier.empty()) {
-                if (p >= min_lists && (double)seen >= needed && p >= next_check && heap.size >= k) {
+                // The passing rows counted stop at the list count nearest `needed`: the next list
+                // is probed when it brings the count closer (stopping only once past it walked
+                // half a list too far on average, and overshot recall with a filter independent
+                // of the vectors).
+                const bool enough = (double)seen + 0.5 * (double)passing(frontier.front().second) >= needed;
+                if (p >= min_lists && enough && p >= next_check && heap.size >= k) {
                     if (first_check < 0) first_check = p;
                     if (misses() <= miss_budget) break;
                     // Checked again after a quarter more lists: the walk goes at most that far

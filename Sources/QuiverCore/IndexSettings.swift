@@ -6,11 +6,11 @@ public struct IndexSettings: Sendable, Hashable, Codable {
     /// Coarse lists; `nil` chooses from the data size when the quantizer is trained
     /// (`IndexSettings.nlist(forRows:)`).
     public var nlist: Int?
-    /// Lists probed by a search that does not say; `nil` derives it from `nlist`
-    /// (`IndexSettings.nprobeDefault(nlist:)`).
+    /// Lists probed by a search that does not say (at least these, more where k or a filter
+    /// need them); `nil`: searches that do not say aim at a recall instead (`recallTarget`).
     public var nprobe: Int?
     /// The recall@k a search that gives neither nprobe nor a target asks for, from each
-    /// segment's calibration; `nil` probes at least the default nprobe instead. Not with `nprobe`.
+    /// segment's calibration; `nil` is `recallTargetDefault`. Not with `nprobe`.
     public var recallTarget: Double?
     /// Rows at which the growing segment is sealed; `nil` uses about 64 MiB of vectors
     /// (`IndexSettings.segmentRows(dimension:)`).
@@ -38,6 +38,9 @@ public struct IndexSettings: Sendable, Hashable, Codable {
     public static let nprobeRange = 1...65_536
     /// Recall targets a search or a collection may ask for.
     public static let recallTargetRange = 0.5...1.0
+    /// The recall@k of a search that names neither nprobe nor a target, in a collection that
+    /// names neither (docs/filters.md, "Recall you can ask for").
+    public static let recallTargetDefault = 0.95
     public static let segmentRowsRange = 256...10_000_000
     public static let sealAfterSecondsRange = 1...86_400
 
@@ -57,8 +60,9 @@ public struct IndexSettings: Sendable, Hashable, Codable {
         return nlist
     }
 
-    /// The default lists probed per search: nlist / 32, at least 8 (docs/benchmarks.md has the
-    /// recall this gives).
+    /// The lists probed by a search without an nprobe in a segment without a calibration (one
+    /// written before calibrations existed, until it is rebuilt): nlist / 32, at least 8
+    /// (docs/benchmarks.md has the recall this gives).
     public static func nprobeDefault(nlist: Int) -> Int { min(nlist, max(8, nlist / 32)) }
 
     public func effectiveSegmentRows(dimension: Int) -> Int { segmentRows ?? Self.segmentRows(dimension: dimension) }

@@ -43,6 +43,8 @@ struct SearchPlanner {
         var expectedRecall: Double?
         /// `ivf` under a filter with a calibration: how each query walks its lists.
         var walk: Walk?
+        /// `ivf`: the share of queries that probe one list fewer than `nprobe`.
+        var fewerShare: Double = 0
     }
 
     struct Plan: Sendable {
@@ -71,14 +73,12 @@ struct SearchPlanner {
         }
 
         /// A request's nprobe wins over its target recall; then the collection's nprobe, then its
-        /// target recall, then the default nprobe. (A default target for every search waits for
-        /// filters that follow the clusters to keep their recall at a target: docs/filters.md.)
+        /// target recall, then `IndexSettings.recallTargetDefault`.
         static func resolve(requestedNprobe: Int?, requestedRecall: Double?, collection: IndexSettings) -> Probing {
             if let requestedNprobe { return .nprobe(requestedNprobe) }
             if let requestedRecall { return .recall(requestedRecall) }
             if let nprobe = collection.nprobe { return .nprobe(nprobe) }
-            if let target = collection.recallTarget { return .recall(target) }
-            return .nprobe(nil)
+            return .recall(collection.recallTarget ?? IndexSettings.recallTargetDefault)
         }
     }
 
@@ -111,6 +111,9 @@ struct SearchPlanner {
         /// `ivf` under a filter with a calibration: each query probes its lists, nearest first,
         /// until they hold as many passing rows as `nprobe` lists hold on average.
         var walk: Walk?
+        /// `ivf` with a calibration, no walk: the share of queries that probe `nprobe − 1` lists
+        /// (see `fewerShare(...)`).
+        var fewerShare: Double = 0
     }
 
     /// A filtered scan's lists per query, walked nearest first over all of the segment's lists:
@@ -196,7 +199,19 @@ struct SearchPlanner {
                     listsMin: min(listsMin, nprobe), listsPlanned: nprobe, share: Double(passing) / Double(segment.rows),
                     missBudget: settings.walkMissMargin * max(0, 1 - wanted) * hits)
             }
-            return Choice(strategy: .ivf, nprobe: nprobe, expectedRecall: calibration.recall(depth: depth, nprobe: nprobe), walk: walk)
+            var recall = calibration.recall(depth: depth, nprobe: nprobe)
+            var fewer = 0.0
+            if walk == nil, nprobe > max(given, rowsEnough, 1), nprobe < nlist {
+                // A whole list more can overshoot the recall wanted by far (20,000 rows, k = 10:
+                // 0.83 at one list, 0.96 at two): a share of the queries probes one list fewer,
+                // so that the expected recall over queries is what was asked.
+                let below = calibration.recall(depth: depth, nprobe: nprobe - 1)
+                if recall > below, wanted < recall {
+                    fewer = min(1, max(0, (recall - wanted) / (recall - below)))
+                    recall = fewer * below + (1 - fewer) * recall
+                }
+            }
+            return Choice(strategy: .ivf, nprobe: nprobe, expectedRecall: recall, walk: walk, fewerShare: fewer)
         }
         func choice(_ segment: SegmentFacts, target: Double?) -> Choice {
             let passing = segment.passing ?? segment.live
@@ -230,6 +245,24 @@ struct SearchPlanner {
             choices[i] = probe(segment, nlist: nlist, target: lowered)
         }
         return choices
+    }
+
+    /// The queries (by position) that probe one list fewer, for a share of them: chosen by a hash
+    /// of each query's floats, so that a query repeated gets the same lists (and the same hits)
+    /// whether it comes alone or in a batch, while distinct queries spread over the share.
+    static func fewerQueries(_ queries: [Float], dimension: Int, share: Double) -> [Int] {
+        let count = queries.count / dimension
+        return (0..<count).filter { q in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for value in queries[(q * dimension)..<((q + 1) * dimension)] {
+                hash = (hash ^ UInt64(value.bitPattern)) &* 0x0000_0100_0000_01b3
+            }
+            // The top 53 bits as a fraction in [0, 1), after a final mix (FNV's low bits are weak).
+            hash ^= hash >> 33
+            hash = hash &* 0xff51_afd7_ed55_8ccd
+            hash ^= hash >> 33
+            return Double(hash >> 11) / Double(1 << 53) < share
+        }
     }
 
     func nlist(of rows: IndexedRows) throws(QuiverError) -> Int {
@@ -278,7 +311,7 @@ struct SearchPlanner {
                 scans.append(
                     SegmentScan(
                         strategy: choice.strategy, excluded: excluded, passing: passing, nprobe: choice.nprobe,
-                        expectedRecall: choice.expectedRecall, walk: choice.walk))
+                        expectedRecall: choice.expectedRecall, walk: choice.walk, fewerShare: choice.fewerShare))
                 if case .indexed(let nlist, let generation) = fact.storage, let nprobe = choice.nprobe {
                     // A walk orders the lists itself.
                     if choice.walk == nil { nprobes[generation] = max(nprobes[generation] ?? 0, nprobe) }
@@ -323,7 +356,12 @@ struct SearchPlanner {
                     continue
                 }
                 var assignment = assignments[rows.generation]!
-                if let nprobe = scan.nprobe { assignment = assignment.prefix(nprobe: nprobe) }
+                if let nprobe = scan.nprobe {
+                    assignment = assignment.prefix(nprobe: nprobe)
+                    if scan.fewerShare > 0 {
+                        assignment = assignment.dropLast(forQueriesAt: Self.fewerQueries(queries, dimension: schema.dimension, share: scan.fewerShare))
+                    }
+                }
                 try rows.index.scan(
                     assignment: assignment, labels: rows.labels, excluded: scan.excluded, locationBase: base, into: &accumulator)
             }

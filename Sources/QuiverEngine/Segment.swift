@@ -78,6 +78,13 @@ struct SegmentState: Sendable {
 
     var liveCount: Int { count - deletedCount }
 
+    /// An indexed segment whose recall calibration is missing (or does not fit its index) while
+    /// it has rows enough to measure one: the planner falls back to its fixed rules for it.
+    var lacksCalibration: Bool {
+        guard case .indexed(let rows) = storage else { return false }
+        return rows.calibration == nil && liveCount >= 2
+    }
+
     var capacity: Int {
         switch storage {
         case .exact(let block, _): block.capacity

@@ -228,6 +228,15 @@ public struct IVFAssignment: Sendable {
         self.distances = distances
     }
 
+    /// Itself with the last list of each query in `queries` (positions) left out: those probe
+    /// one list fewer.
+    public func dropLast(forQueriesAt queries: [Int]) -> IVFAssignment {
+        guard nprobe > 0, !queries.isEmpty else { return self }
+        var lists = self.lists
+        for q in queries { lists[q * nprobe + nprobe - 1] = -1 }
+        return IVFAssignment(nprobe: nprobe, lists: lists, distances: distances)
+    }
+
     /// The first `nprobe` lists of each query (a segment that needs fewer lists than the
     /// assignment's other segments); itself when `nprobe` is not smaller.
     public func prefix(nprobe wanted: Int) -> IVFAssignment {

@@ -43,10 +43,10 @@ struct CollectionCommand: AsyncParsableCommand {
         @Option(help: "Coarse lists (default: about 4·√rows when the first segment is indexed).")
         var nlist: Int?
 
-        @Option(help: "Lists probed by searches that do not say, at least (more where k or a filter need them; default nlist/32, at least 8); instead of --recall.")
+        @Option(help: "Lists probed by searches that do not say, at least (more where k or a filter need them; default: none, searches aim at --recall); instead of --recall.")
         var nprobe: Int?
 
-        @Option(help: ArgumentHelp("The recall@k searches that do not say aim for, 0.5–1 (default: none, they probe at least --nprobe); instead of --nprobe.", valueName: "target"))
+        @Option(help: ArgumentHelp("The recall@k searches that do not say aim for, 0.5–1 (default 0.95); instead of --nprobe.", valueName: "target"))
         var recall: Double?
 
         @Option(help: "Rows at which the growing segment is sealed (default: about 64 MiB of vectors).")

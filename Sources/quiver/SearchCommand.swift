@@ -39,7 +39,7 @@ struct Search: AsyncParsableCommand {
     @Option(help: "Coarse lists probed in indexed segments, at least (more where k or the filter need them to keep the recall this nprobe has at k = 10); nlist or more is exact with flat codes.")
     var nprobe: Int?
 
-    @Option(help: ArgumentHelp("The recall@k to reach with the fewest lists, 0.5–1 (default: the collection's target if it has one); 1 is exact with flat codes. Ignored with --nprobe.", valueName: "target"))
+    @Option(help: ArgumentHelp("The recall@k to reach with the fewest lists, 0.5–1 (default: the collection's nprobe or target, else 0.95); 1 is exact with flat codes. Ignored with --nprobe.", valueName: "target"))
     var recall: Double?
 
     @Option(help: ArgumentHelp("Only records that pass this filter expression.", valueName: "expression"))

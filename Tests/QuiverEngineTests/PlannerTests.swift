@@ -1,5 +1,6 @@
 import Foundation
 import QuiverCore
+import QuiverTesting
 import Testing
 
 @testable import QuiverEngine
@@ -161,6 +162,7 @@ import Testing
                 var line = choice.strategy.rawValue
                 if let nprobe = choice.nprobe { line += " nprobe=\(nprobe)" }
                 if let recall = choice.expectedRecall { line += " recall=" + String(format: "%.4f", recall) }
+                if choice.fewerShare > 0 { line += " fewer=" + String(format: "%.3f", choice.fewerShare) }
                 if let walk = choice.walk {
                     line += " walk=\(walk.listsMin)-\(walk.listsPlanned) share=" + String(format: "%.4f", walk.share)
                         + " misses=" + String(format: "%.3f", walk.missBudget)
@@ -169,6 +171,22 @@ import Testing
             }.joined(separator: "\n")
         } catch {
             return "error: \(error)"
+        }
+    }
+
+    /// The queries that probe one list fewer: about the share asked for, and a query is chosen
+    /// the same way alone as in a batch (so repeating it repeats its hits).
+    @Test func aShareOfTheQueriesProbesOneListFewer() {
+        var rng = SeededRandom(seed: 4)
+        let dimension = 16
+        let queries = (0..<(2_000 * dimension)).map { _ in Float.random(in: -1...1, using: &rng) }
+        for share in [0.1, 0.5, 0.9] {
+            let chosen = SearchPlanner.fewerQueries(queries, dimension: dimension, share: share)
+            #expect(abs(Double(chosen.count) / 2_000 - share) < 0.04, "share \(share): \(chosen.count) of 2,000")
+            let alone = (0..<50).filter { q in
+                !SearchPlanner.fewerQueries(Array(queries[(q * dimension)..<((q + 1) * dimension)]), dimension: dimension, share: share).isEmpty
+            }
+            #expect(alone == chosen.filter { $0 < 50 })
         }
     }
 

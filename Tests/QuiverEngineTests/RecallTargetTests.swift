@@ -1,6 +1,7 @@
 import Foundation
 import QuiverCore
 import QuiverIndex
+import QuiverStorage
 import QuiverTesting
 import Testing
 
@@ -158,6 +159,45 @@ import Testing
                 #expect(calibration.nlist == segment.nlist)
                 #expect(calibration.queries == min(RecallCalibration.sampleQueriesDefault, segment.rows))
             }
+        }
+    }
+
+    /// A data directory written before calibrations existed: its indexed segments are rebuilt in
+    /// the background after open, each with a calibration, and searches keep every record.
+    @Test func segmentsWithoutACalibrationAreCalibratedAfterOpen() async throws {
+        let dir = TemporaryDirectory()
+        let dataset = ClusteredDataset(dimension: 8, clusters: 20, seed: 5)
+        let points = dataset.points(count: 1_024, stream: 0)
+        var oracle = BruteForceOracle(metric: .l2, dimension: 8)
+        try await withDatabase(dir) { db async throws in
+            _ = try await db.createCollection(CollectionSchema(name: "c", dimension: 8, metric: .l2, index: IndexSettings(segmentRows: 512)))
+            let records = (0..<1_024).map { i in Record(id: RecordID(UInt64(i)), vector: Array(points[(i * 8)..<((i + 1) * 8)])) }
+            for record in records { oracle.upsert(record.id, record.vector) }
+            _ = try await db.upsert("c", records)
+            try await db.waitForBackgroundWork()
+            #expect(try Self.calibrations(db, "c").count == 2)
+        }
+        // What an older version wrote: the same manifest records without calibrations.
+        let store = try Store.open(path: dir.path)
+        let collection = try #require(try store.loadCatalog().collections.first)
+        let batch = store.makeBatch()
+        let stripped = try store.loadSegmentManifest(of: collection.id).segments
+        for var record in stripped {
+            record.calibration = nil
+            try batch.putSegment(collection.id, record)
+        }
+        try store.commit(batch, sync: true)
+        #expect(store.close() == nil)
+        try await withDatabase(dir) { db async throws in
+            try await waitUntil("every indexed segment has a calibration", timeout: .seconds(60)) {
+                let segments = try Self.calibrations(db, "c")
+                return segments.count == 2 && segments.allSatisfy { $0.calibration != nil }
+            }
+            #expect(Set(try Self.calibrations(db, "c").map(\.id)).isDisjoint(with: stripped.map(\.id)), "rebuilt as new segments")
+            let query = Array(points[0..<8])
+            let hits = try await db.search("c", queries: [query], k: 10, options: SearchOptions(recallTarget: 1))
+            #expect(hits[0].map(\.id) == oracle.search(query, k: 10).map(\.id))
+            #expect(try db.describeCollection("c").rows == 1_024)
         }
     }
 }

@@ -40,7 +40,8 @@ final class StopFlag: Sendable {
 /// Where jobs come from: the commit queue after each group that sealed segments or dropped a
 /// collection (`committed`), the database's calls (compact, rebuild, the end of deferred
 /// indexing), and a check once a second (`start`): growing segments past their age, sealed
-/// segments without a build, compaction the policy wants. A job equal to one queued or running is
+/// segments without a build, compaction the policy wants, indexed segments without a recall
+/// calibration (written by a version before calibrations: rebuilt). A job equal to one queued or running is
 /// not queued again. A build or compaction that fails is logged, counted and retried by that check
 /// after `retryDelay` (the segment stays searchable exactly meanwhile; a temporary file it left
 /// is removed by the build itself or, after a crash, by the next open).
@@ -329,14 +330,21 @@ final class BackgroundScheduler: Sendable {
 
     private func checkAll() {
         for collection in registry.all() {
-            let (age, unbuilt) = collection.data.withLock { data in
-                (data.growingAge, data.segments.filter { $0.phase == .sealed }.map(\.id))
+            let (age, unbuilt, uncalibrated) = collection.data.withLock { data in
+                (
+                    data.growingAge, data.segments.filter { $0.phase == .sealed }.map(\.id),
+                    data.segments.filter(\.lacksCalibration).map(\.id)
+                )
             }
             if let age, age >= .seconds(collection.schema.index.sealAfterSeconds) { schedule(.seal(collection)) }
             // While builds are deferred (a bulk load) nothing that reads rows runs either.
             guard retryAllowed(collection), !buildsDeferred.load(ordering: .relaxed) else { continue }
             for id in unbuilt { schedule(.build(collection, id)) }
             if Compactor.isDue(collection) { schedule(.compact(collection, force: false)) }
+            // Segments indexed before calibrations existed: rewritten once, which measures one
+            // (a rewrite rather than a calibration alone, because SQ8 and PQ lists do not hold
+            // the vectors the calibration needs, and the rewrite reads them anyway).
+            for id in uncalibrated { schedule(.rebuild(collection, id)) }
         }
     }
 
