@@ -90,17 +90,53 @@ void quiver::measure_lists(quiver_faiss_index* handle) {
     handle->list_spread_variance = std::move(variance);
 }
 
+namespace {
+
+// Every centroid's key for query x (squared L2, or minus the inner product: smaller is nearer).
+void coarse_keys_of(const faiss::IndexFlat* quantizer, bool ip, const float* x, float* out) {
+    const quiver::NyKernel kernel = ip ? kernels().ip : kernels().l2;
+    const int64_t d = quantizer->d;
+    const int64_t nlist = quantizer->ntotal;
+    const float* centroids = quantizer->get_xb();
+    float dist[kRowsPerChunk];
+    for (int64_t i0 = 0; i0 < nlist; i0 += kRowsPerChunk) {
+        const int64_t m = std::min<int64_t>(kRowsPerChunk, nlist - i0);
+        kernel(x, centroids + i0 * d, (size_t)d, (size_t)m, dist);
+        for (int64_t j = 0; j < m; j++) out[i0 + j] = ip ? -dist[j] : dist[j];
+    }
+}
+
+const faiss::IndexFlat* flat_quantizer(const faiss::IndexIVF* ivf) {
+    const auto* quantizer = dynamic_cast<const faiss::IndexFlat*>(ivf->quantizer);
+    if (!quantizer) throw std::invalid_argument("the list walk needs a flat quantizer");
+    return quantizer;
+}
+
+}  // namespace
+
+extern "C" int32_t quiver_ivf_coarse_keys(const quiver_faiss_index* index, int32_t metric, int64_t nq, const float* x,
+                                          float* keys, char* err, size_t err_len) {
+    return guarded(err, err_len, [&] {
+        const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index->index.get());
+        if (!ivf) throw std::invalid_argument("not an IVF index");
+        const faiss::IndexFlat* quantizer = flat_quantizer(ivf);
+        for (int64_t q = 0; q < nq; q++) {
+            coarse_keys_of(quantizer, metric == QUIVER_METRIC_IP, x + q * ivf->d, keys + q * (int64_t)ivf->nlist);
+        }
+    });
+}
+
 extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t metric, const float* queries,
-                                        int64_t nq, const uint64_t* labels, int64_t loc_base,
-                                        const uint64_t* excluded, int64_t min_lists, int64_t planned_lists,
+                                        int64_t nq, const float* coarse_keys, const uint64_t* labels, int64_t loc_base,
+                                        const uint64_t* excluded, const uint8_t* fewer, int64_t min_lists_all,
+                                        int64_t planned_lists_all,
                                         double share, double miss_budget, int64_t k, float* keys,
                                         uint64_t* out_labels, int64_t* locs, int64_t* sizes, int64_t* walked,
                                         char* err, size_t err_len) {
     return guarded(err, err_len, [&] {
         const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index->index.get());
         if (!ivf) throw std::invalid_argument("not an IVF index");
-        const auto* quantizer = dynamic_cast<const faiss::IndexFlat*>(ivf->quantizer);
-        if (!quantizer) throw std::invalid_argument("the list walk needs a flat quantizer");
+        const faiss::IndexFlat* quantizer = flat_quantizer(ivf);
         const int64_t nlist = (int64_t)ivf->nlist;
         if ((int64_t)index->list_spread_mean.size() != nlist) {
             for (int64_t q = 0; q < nq; q++) walked[q] = 0;
@@ -113,7 +149,6 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
         const quiver::NyKernel kernel = ip ? kernels().ip : kernels().l2;
         std::unique_ptr<faiss::InvertedListScanner> scanner;
         if (!flat) scanner.reset(ivf->get_InvertedListScanner(false, nullptr));
-        const float* centroids = quantizer->get_xb();
         const std::vector<float>& spread = index->list_spread_mean;
         const std::vector<float>& spread_variance = index->list_spread_variance;
 
@@ -146,13 +181,14 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
             if (scanner) scanner->set_query(x);
             double norm2 = 0;
             for (int64_t i = 0; i < d; i++) norm2 += (double)x[i] * x[i];
-            for (int64_t i0 = 0; i0 < nlist; i0 += kRowsPerChunk) {
-                const int64_t m = std::min<int64_t>(kRowsPerChunk, nlist - i0);
-                kernel(x, centroids + i0 * d, (size_t)d, (size_t)m, dist);
-                for (int64_t j = 0; j < m; j++) coarse[(size_t)(i0 + j)] = ip ? -dist[j] : dist[j];
-            }
+            const float* keys_q = coarse_keys ? coarse_keys + q * nlist : coarse.data();
+            if (!coarse_keys) coarse_keys_of(quantizer, ip, x, coarse.data());
             frontier.clear();
-            for (int64_t l = 0; l < nlist; l++) frontier.emplace_back(coarse[(size_t)l], l);
+            for (int64_t l = 0; l < nlist; l++) frontier.emplace_back(keys_q[l], l);
+            // A query marked `fewer` aims one list lower (between two whole numbers of lists).
+            const int64_t drop = fewer && fewer[q] ? 1 : 0;
+            const int64_t min_lists = std::max<int64_t>(1, min_lists_all - drop);
+            const int64_t planned_lists = std::max<int64_t>(1, planned_lists_all - drop);
             // Rows of the first `planned_lists` lists, from a partial order of a copy.
             double needed = 0;
             if (planned_lists > 0) {

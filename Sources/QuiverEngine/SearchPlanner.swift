@@ -111,8 +111,8 @@ struct SearchPlanner {
         /// `ivf` under a filter with a calibration: each query probes its lists, nearest first,
         /// until they hold as many passing rows as `nprobe` lists hold on average.
         var walk: Walk?
-        /// `ivf` with a calibration, no walk: the share of queries that probe `nprobe − 1` lists
-        /// (see `fewerShare(...)`).
+        /// `ivf` with a calibration: the share of queries that probe `nprobe − 1` lists (a walk:
+        /// aim one list lower).
         var fewerShare: Double = 0
     }
 
@@ -201,10 +201,11 @@ struct SearchPlanner {
             }
             var recall = calibration.recall(depth: depth, nprobe: nprobe)
             var fewer = 0.0
-            if walk == nil, nprobe > max(given, rowsEnough, 1), nprobe < nlist {
+            if nprobe > max(given, rowsEnough, 1), nprobe < nlist {
                 // A whole list more can overshoot the recall wanted by far (20,000 rows, k = 10:
-                // 0.83 at one list, 0.96 at two): a share of the queries probes one list fewer,
-                // so that the expected recall over queries is what was asked.
+                // 0.83 at one list, 0.96 at two): a share of the queries probes one list fewer
+                // (a walk: aims one list lower), so that the expected recall over queries is what
+                // was asked.
                 let below = calibration.recall(depth: depth, nprobe: nprobe - 1)
                 if recall > below, wanted < recall {
                     fewer = min(1, max(0, (recall - wanted) / (recall - below)))
@@ -336,6 +337,8 @@ struct SearchPlanner {
         for (generation, nprobe) in plan.nprobes {
             assignments[generation] = try view.templates[generation]!.index.assign(queries: queries, nprobe: nprobe)
         }
+        // Walks order every list themselves, from keys computed once per generation.
+        var coarseKeys: [UInt32: [Float]] = [:]
         for (position, segment) in view.segments.enumerated() {
             let scan = plan.scans[position]
             let base = ViewLocation.base(ofPosition: position)
@@ -350,9 +353,16 @@ struct SearchPlanner {
                 try block.scan(count: segment.count, excluded: scan.excluded, locationBase: base, into: &accumulator)
             case (_, .indexed(let rows)):
                 if let walk = scan.walk {
+                    if coarseKeys[rows.generation] == nil {
+                        coarseKeys[rows.generation] = try view.templates[rows.generation]!.index.coarseKeys(
+                            queries: queries, innerProduct: schema.metric != .l2)
+                    }
                     try rows.index.walkScan(
                         labels: rows.labels, excluded: scan.excluded, locationBase: base, listsMin: walk.listsMin,
-                        listsPlanned: walk.listsPlanned, share: walk.share, missBudget: walk.missBudget, into: &accumulator)
+                        listsPlanned: walk.listsPlanned, share: walk.share, missBudget: walk.missBudget,
+                        coarseKeys: coarseKeys[rows.generation],
+                        fewerQueries: scan.fewerShare > 0 ? Self.fewerQueries(queries, dimension: schema.dimension, share: scan.fewerShare) : [],
+                        into: &accumulator)
                     continue
                 }
                 var assignment = assignments[rows.generation]!

@@ -91,24 +91,43 @@ public final class IVFIndex: @unchecked Sendable {
         return IVFAssignment(nprobe: nprobe, lists: lists, distances: distances)
     }
 
+    /// Every query's key to every centroid (squared L2, or minus the inner product), `queries ×
+    /// nlist` floats: what `walkScan` orders the lists by.
+    public func coarseKeys(queries: [Float], innerProduct: Bool) throws(QuiverError) -> [Float] {
+        let nq = queries.count / dimension
+        var keys = [Float](repeating: 0, count: nq * nlist)
+        try shimCall("IVF coarse keys") {
+            quiver_ivf_coarse_keys(handle, innerProduct ? QUIVER_METRIC_IP : QUIVER_METRIC_L2, Int64(nq), queries, &keys, $0, $1)
+        }
+        return keys
+    }
+
     /// A filtered scan of this segment into `accumulator` that walks each query's lists nearest
     /// first and stops once it has probed `listsMin` lists, lists holding as many rows outside
     /// `excluded` as `share` of the rows of its first `listsPlanned` lists, and the lists left
     /// are expected to hold at most `missBudget` passing rows better than its current k-th hit
     /// (`quiver_ivf_walk_scan`). Needs no assignment: it orders all lists itself. Returns the
     /// lists each query probed.
+    /// `coarseKeys`: `coarseKeys(queries:innerProduct:)` of the accumulator's queries from an
+    /// index with the same centroids (the template), shared by the segments walked; `nil`
+    /// computes them here. `fewerQueries` (positions) use one list less for `listsMin` and
+    /// `listsPlanned`.
     @discardableResult
     public func walkScan(
         labels: [RecordID], excluded: RowBitmap?, locationBase: Int64, listsMin: Int, listsPlanned: Int, share: Double,
-        missBudget: Double, into accumulator: inout TopKAccumulator
+        missBudget: Double, coarseKeys: [Float]?, fewerQueries: [Int] = [], into accumulator: inout TopKAccumulator
     ) throws(QuiverError) -> [Int] {
         precondition(labels.count >= count)
+        precondition(coarseKeys.map { $0.count == accumulator.queryCount * nlist } ?? true)
         var walked = [Int64](repeating: 0, count: accumulator.queryCount)
+        var fewer = [UInt8](repeating: 0, count: fewerQueries.isEmpty ? 0 : accumulator.queryCount)
+        for q in fewerQueries { fewer[q] = 1 }
         try labels.withShimLabels { (labels) throws(QuiverError) in
             try accumulator.withHeaps("IVF list walk") { heaps, message, messageCapacity in
                 excluded.withShimWords { excluded in
                     quiver_ivf_walk_scan(
-                        handle, heaps.metric, heaps.queries, heaps.queryCount, labels, locationBase, excluded, Int64(listsMin),
+                        handle, heaps.metric, heaps.queries, heaps.queryCount, coarseKeys, labels, locationBase, excluded,
+                        fewer.isEmpty ? nil : fewer, Int64(listsMin),
                         Int64(listsPlanned), share, missBudget, heaps.k, heaps.keys, heaps.labels, heaps.locations, heaps.sizes,
                         &walked, message, messageCapacity)
                 }
