@@ -5,8 +5,8 @@
 // follows the clusters breaks that: for a query whose own neighbourhood fails the filter, the
 // nearest passing rows lie in lists far down its coarse order, among many lists at about the
 // same distance, and no count of lists fixed in advance fits every query (on 200,000 clustered
-// rows a query of that kind needed 23 of the 47 lists that held passing rows for recall 0.95,
-// one inside the passing clusters 3). So each query walks its lists nearest first and, once it
+// rows, a filter passing 10%: a median of 194 lists for recall@10 0.95 for a query of that kind,
+// 3 for one inside the passing clusters). So each query walks its lists nearest first and, once it
 // has probed what the calibration asks for (`min_lists`, and as many passing rows as its first
 // `planned_lists` lists hold at the filter's average share), estimates how many of the current
 // top k the lists not yet probed would still improve on, and stops when that is at most
