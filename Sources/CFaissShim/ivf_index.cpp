@@ -203,7 +203,6 @@ extern "C" int32_t quiver_ivf_scan(const quiver_faiss_index* index, int32_t metr
         const quiver::NyKernel kernel = ip ? kernels().ip : kernels().l2;
         std::unique_ptr<faiss::InvertedListScanner> scanner;
         if (!flat) scanner.reset(ivf->get_InvertedListScanner(false, nullptr));
-        float dist[kRowsPerChunk];
         for (int64_t q = 0; q < nq; q++) {
             Heap heap{keys + q * k, out_labels + q * k, locs + q * k, sizes[q], k};
             const float* x = queries + q * d;
@@ -215,34 +214,9 @@ extern "C" int32_t quiver_ivf_scan(const quiver_faiss_index* index, int32_t metr
                 if (n == 0) continue;
                 faiss::InvertedLists::ScopedCodes codes(invlists, list);
                 faiss::InvertedLists::ScopedIds ids(invlists, list);
-                if (flat) {
-                    const float* base = reinterpret_cast<const float*>(codes.get());
-                    for (size_t i0 = 0; i0 < n; i0 += kRowsPerChunk) {
-                        const size_t m = std::min<size_t>(kRowsPerChunk, n - i0);
-                        kernel(x, base + i0 * d, (size_t)d, m, dist);
-                        for (size_t j = 0; j < m; j++) {
-                            const int64_t local = ids.get()[i0 + j];
-                            const float key = ip ? -dist[j] : dist[j];
-                            if (heap.rejects(key)) continue;
-                            const uint64_t label = labels[local];
-                            if (!heap.admits(key, label) || is_excluded(excluded, local)) continue;
-                            heap.push(key, label, loc_base + local);
-                        }
-                    }
-                } else {
-                    scanner->set_list(list, coarse_dis[q * nprobe + p]);
-                    const size_t code_size = ivf->code_size;
-                    for (size_t j = 0; j < n; j++) {
-                        const int64_t local = ids.get()[j];
-                        if (is_excluded(excluded, local)) continue;
-                        const float score = scanner->distance_to_code(codes.get() + j * code_size);
-                        const float key = ip ? -score : score;
-                        if (heap.rejects(key)) continue;
-                        const uint64_t label = labels[local];
-                        if (!heap.admits(key, label)) continue;
-                        heap.push(key, label, loc_base + local);
-                    }
-                }
+                if (scanner) scanner->set_list(list, coarse_dis[q * nprobe + p]);
+                quiver::scan_list(heap, ip, kernel, x, d, codes.get(), ids.get(), n, flat, scanner.get(), ivf->code_size,
+                                  labels, loc_base, excluded, false);
             }
             sizes[q] = heap.size;
         }

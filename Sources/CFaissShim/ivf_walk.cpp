@@ -174,7 +174,6 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
         auto nearer = [](const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
             return a.first > b.first || (a.first == b.first && a.second > b.second);
         };
-        float dist[kRowsPerChunk];
         for (int64_t q = 0; q < nq; q++) {
             Heap heap{keys + q * k, out_labels + q * k, locs + q * k, sizes[q], k};
             const float* x = queries + q * d;
@@ -254,48 +253,11 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
                 if (pass == 0) continue;
                 faiss::InvertedLists::ScopedCodes codes(invlists, list);
                 faiss::InvertedLists::ScopedIds ids(invlists, list);
-                if (flat) {
-                    const float* base = reinterpret_cast<const float*>(codes.get());
-                    if (pass * 4 < (int64_t)n) {
-                        // Few passing rows: a distance for each of them only.
-                        for (size_t j = 0; j < n; j++) {
-                            const int64_t local = ids.get()[j];
-                            if (is_excluded(excluded, local)) continue;
-                            float one;
-                            kernel(x, base + j * d, (size_t)d, 1, &one);
-                            const float key = ip ? -one : one;
-                            if (heap.rejects(key) || !heap.admits(key, labels[local])) continue;
-                            heap.push(key, labels[local], loc_base + local);
-                        }
-                        continue;
-                    }
-                    for (size_t i0 = 0; i0 < n; i0 += kRowsPerChunk) {
-                        const size_t m = std::min<size_t>(kRowsPerChunk, n - i0);
-                        kernel(x, base + i0 * d, (size_t)d, m, dist);
-                        for (size_t j = 0; j < m; j++) {
-                            const int64_t local = ids.get()[i0 + j];
-                            const float key = ip ? -dist[j] : dist[j];
-                            if (heap.rejects(key)) continue;
-                            const uint64_t label = labels[local];
-                            if (!heap.admits(key, label) || is_excluded(excluded, local)) continue;
-                            heap.push(key, label, loc_base + local);
-                        }
-                    }
-                } else {
-                    // FAISS's scanners take the quantizer's own value: a distance, or a similarity.
-                    scanner->set_list(list, ip ? -coarse_key : coarse_key);
-                    const size_t code_size = ivf->code_size;
-                    for (size_t j = 0; j < n; j++) {
-                        const int64_t local = ids.get()[j];
-                        if (is_excluded(excluded, local)) continue;
-                        const float score = scanner->distance_to_code(codes.get() + j * code_size);
-                        const float key = ip ? -score : score;
-                        if (heap.rejects(key)) continue;
-                        const uint64_t label = labels[local];
-                        if (!heap.admits(key, label)) continue;
-                        heap.push(key, label, loc_base + local);
-                    }
-                }
+                // FAISS's scanners take the quantizer's own value: a distance, or a similarity.
+                if (scanner) scanner->set_list(list, ip ? -coarse_key : coarse_key);
+                // Few passing rows: a distance for each of them only.
+                quiver::scan_list(heap, ip, kernel, x, d, codes.get(), ids.get(), n, flat, scanner.get(), ivf->code_size,
+                                  labels, loc_base, excluded, pass * 4 < (int64_t)n);
             }
             sizes[q] = heap.size;
             walked[q] = p;

@@ -2,6 +2,7 @@
 // (topk_scan.cpp) and the IVF list scan (ivf_index.cpp). Not part of the C surface.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include <faiss/Index.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/IndexIVF.h>
 
 #include "quiver_faiss.h"
 
@@ -153,6 +155,54 @@ void scan_rows(int32_t metric, int64_t d, const float* queries, int64_t nq, cons
 
 inline bool is_excluded(const uint64_t* excluded, int64_t i) {
     return excluded && ((excluded[i >> 6] >> (i & 63)) & 1u);
+}
+
+/// One IVF list into one query's heap, skipping the rows set in `excluded`. Flat codes (the
+/// vectors) go through `kernel` a chunk at a time, or one passing row at a time when
+/// `gather` (few of the list's rows pass); other codes through FAISS's list scanner, already
+/// given the query and this list (`set_list`). Shared by the plain scan (ivf_index.cpp) and the
+/// filtered walk (ivf_walk.cpp).
+inline void scan_list(Heap& heap, bool ip, NyKernel kernel, const float* x, int64_t d, const uint8_t* codes,
+                      const int64_t* ids, size_t n, bool flat, faiss::InvertedListScanner* scanner, size_t code_size,
+                      const uint64_t* labels, int64_t loc_base, const uint64_t* excluded, bool gather) {
+    if (flat && gather) {
+        const float* base = reinterpret_cast<const float*>(codes);
+        for (size_t j = 0; j < n; j++) {
+            const int64_t local = ids[j];
+            if (is_excluded(excluded, local)) continue;
+            float one;
+            kernel(x, base + j * d, (size_t)d, 1, &one);
+            const float key = ip ? -one : one;
+            if (heap.rejects(key) || !heap.admits(key, labels[local])) continue;
+            heap.push(key, labels[local], loc_base + local);
+        }
+    } else if (flat) {
+        const float* base = reinterpret_cast<const float*>(codes);
+        float dist[kRowsPerChunk];
+        for (size_t i0 = 0; i0 < n; i0 += kRowsPerChunk) {
+            const size_t m = std::min<size_t>(kRowsPerChunk, n - i0);
+            kernel(x, base + i0 * d, (size_t)d, m, dist);
+            for (size_t j = 0; j < m; j++) {
+                const int64_t local = ids[i0 + j];
+                const float key = ip ? -dist[j] : dist[j];
+                if (heap.rejects(key)) continue;
+                const uint64_t label = labels[local];
+                if (!heap.admits(key, label) || is_excluded(excluded, local)) continue;
+                heap.push(key, label, loc_base + local);
+            }
+        }
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            const int64_t local = ids[j];
+            if (is_excluded(excluded, local)) continue;
+            const float score = scanner->distance_to_code(codes + j * code_size);
+            const float key = ip ? -score : score;
+            if (heap.rejects(key)) continue;
+            const uint64_t label = labels[local];
+            if (!heap.admits(key, label)) continue;
+            heap.push(key, label, loc_base + local);
+        }
+    }
 }
 
 }  // namespace quiver
