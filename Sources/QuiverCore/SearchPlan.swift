@@ -30,10 +30,12 @@ public struct SearchPlan: Sendable, Hashable {
         public var expectedRecall: Double?
         /// Sample queries of the segment's calibration (indexed segments that have one).
         public var calibrationQueries: Int?
+        /// A filtered IVF scan that walked its lists: the lists each query probed, on average.
+        public var listsWalked: Double?
 
         public init(
             id: SegmentID, phase: SegmentPhase, liveRows: Int, passingRows: Int, strategy: Strategy, nprobe: Int?, nlist: Int?,
-            expectedRecall: Double? = nil, calibrationQueries: Int? = nil
+            expectedRecall: Double? = nil, calibrationQueries: Int? = nil, listsWalked: Double? = nil
         ) {
             self.id = id
             self.phase = phase
@@ -44,6 +46,7 @@ public struct SearchPlan: Sendable, Hashable {
             self.nlist = nlist
             self.expectedRecall = expectedRecall
             self.calibrationQueries = calibrationQueries
+            self.listsWalked = listsWalked
         }
     }
 

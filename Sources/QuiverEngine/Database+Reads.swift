@@ -158,8 +158,12 @@ extension Database {
             @Sendable func run() throws(QuiverError) -> ([[TopKAccumulator.Hit]], SearchPlan) {
                 let plan: SearchPlanner.Plan
                 if let unfiltered { plan = unfiltered } else { plan = try planner.plan(filter: filter) }
-                let (hits, retries) = try planner.execute(plan, queries: queries)
-                return (hits, planner.report(plan, filter: filter, exactRetries: retries))
+                let outcome = try planner.execute(plan, queries: queries)
+                return (
+                    outcome.hits,
+                    planner.report(
+                        plan, filter: filter, exactRetries: outcome.exactRetries, listsWalked: outcome.listsWalked, queries: queryCount)
+                )
             }
             let inline =
                 if let unfiltered {
@@ -179,7 +183,7 @@ extension Database {
             return try await readers.run { () throws(QuiverError) in try run() }
         }
         let plan = try await readers.run { () throws(QuiverError) in try planner.plan(filter: filter) }
-        let results = await withTaskGroup(of: (Int, Result<([[TopKAccumulator.Hit]], Int), QuiverError>).self) { group in
+        let results = await withTaskGroup(of: (Int, Result<SearchPlanner.Outcome, QuiverError>).self) { group in
             for s in 0..<slices {
                 let slice = Array(queries[(s * perSlice * dimension)..<(min(queryCount, (s + 1) * perSlice) * dimension)])
                 group.addTask {
@@ -190,19 +194,21 @@ extension Database {
                     }
                 }
             }
-            var ordered = [Result<([[TopKAccumulator.Hit]], Int), QuiverError>?](repeating: nil, count: slices)
+            var ordered = [Result<SearchPlanner.Outcome, QuiverError>?](repeating: nil, count: slices)
             for await (s, result) in group { ordered[s] = result }
             return ordered
         }
         var hits: [[TopKAccumulator.Hit]] = []
         hits.reserveCapacity(queryCount)
         var retries = 0
+        var listsWalked: [Int: Int] = [:]
         for result in results {
-            let (sliceHits, sliceRetries) = try result!.get()
-            hits += sliceHits
-            retries += sliceRetries
+            let outcome = try result!.get()
+            hits += outcome.hits
+            retries += outcome.exactRetries
+            listsWalked.merge(outcome.listsWalked, uniquingKeysWith: +)
         }
-        return (hits, planner.report(plan, filter: filter, exactRetries: retries))
+        return (hits, planner.report(plan, filter: filter, exactRetries: retries, listsWalked: listsWalked, queries: queryCount))
     }
 
     /// Most rows a filter is evaluated over on the calling task.

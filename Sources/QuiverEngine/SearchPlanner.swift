@@ -328,9 +328,17 @@ struct SearchPlanner {
             filterMicroseconds: filterMicroseconds, floatsPerQuery: floats, probing: probing)
     }
 
-    /// Runs the plan for a slice of the queries; also returns how many were searched again
-    /// exactly because their lists held too few passing rows.
-    func execute(_ plan: Plan, queries: [Float]) throws(QuiverError) -> (hits: [[TopKAccumulator.Hit]], exactRetries: Int) {
+    /// What running a plan over some queries gave: the hits, how many queries were searched
+    /// again exactly because their lists held too few passing rows, and, per segment position
+    /// that walked its lists, the lists probed summed over the queries.
+    struct Outcome: Sendable {
+        var hits: [[TopKAccumulator.Hit]]
+        var exactRetries: Int
+        var listsWalked: [Int: Int] = [:]
+    }
+
+    /// Runs the plan for a slice of the queries.
+    func execute(_ plan: Plan, queries: [Float]) throws(QuiverError) -> Outcome {
         let schema = view.stored.schema
         var accumulator = TopKAccumulator(queries: queries, dimension: schema.dimension, k: k, innerProduct: schema.metric != .l2)
         var assignments: [UInt32: IVFAssignment] = [:]
@@ -339,6 +347,7 @@ struct SearchPlanner {
         }
         // Walks order every list themselves, from keys computed once per generation.
         var coarseKeys: [UInt32: [Float]] = [:]
+        var listsWalked: [Int: Int] = [:]
         for (position, segment) in view.segments.enumerated() {
             let scan = plan.scans[position]
             let base = ViewLocation.base(ofPosition: position)
@@ -357,12 +366,13 @@ struct SearchPlanner {
                         coarseKeys[rows.generation] = try view.templates[rows.generation]!.index.coarseKeys(
                             queries: queries, innerProduct: schema.metric != .l2)
                     }
-                    try rows.index.walkScan(
+                    let walked = try rows.index.walkScan(
                         labels: rows.labels, excluded: scan.excluded, locationBase: base, listsMin: walk.listsMin,
                         listsPlanned: walk.listsPlanned, share: walk.share, missBudget: walk.missBudget,
                         coarseKeys: coarseKeys[rows.generation],
                         fewerQueries: scan.fewerShare > 0 ? Self.fewerQueries(queries, dimension: schema.dimension, share: scan.fewerShare) : [],
                         into: &accumulator)
+                    listsWalked[position] = walked.reduce(0, +)
                     continue
                 }
                 var assignment = assignments[rows.generation]!
@@ -380,7 +390,7 @@ struct SearchPlanner {
         // Queries the lists left short: again over every segment's passing rows, exactly.
         let wanted = min(k, plan.passing)
         let short = hits.indices.filter { hits[$0].count < wanted }
-        guard !short.isEmpty else { return (hits, 0) }
+        guard !short.isEmpty else { return Outcome(hits: hits, exactRetries: 0, listsWalked: listsWalked) }
         var exactPlan = plan
         for (position, segment) in view.segments.enumerated() where plan.scans[position].strategy == .ivf {
             let excluded = plan.scans[position].excluded
@@ -393,12 +403,14 @@ struct SearchPlanner {
             let query = Array(queries[(q * dimension)..<((q + 1) * dimension)])
             hits[q] = try execute(exactPlan, queries: query).hits[0]
         }
-        return (hits, short.count)
+        return Outcome(hits: hits, exactRetries: short.count, listsWalked: listsWalked)
     }
 
     /// The per-segment report of a plan, for `explain`.
-    func report(_ plan: Plan, filter: Filter?, exactRetries: Int) -> SearchPlan {
-        let segments = zip(view.segments, plan.scans).map { segment, scan in
+    /// The plan as `explain` shows it; `listsWalked` and `queries` from the outcomes of running it.
+    func report(_ plan: Plan, filter: Filter?, exactRetries: Int, listsWalked: [Int: Int] = [:], queries: Int = 0) -> SearchPlan {
+        let segments = zip(view.segments.indices, zip(view.segments, plan.scans)).map { position, pair in
+            let (segment, scan) = pair
             var nlist: Int?
             var calibrationQueries: Int?
             if case .indexed(let rows) = segment.storage {
@@ -408,7 +420,8 @@ struct SearchPlanner {
             return SearchPlan.Segment(
                 id: segment.id, phase: segment.phase, liveRows: segment.liveCount, passingRows: scan.passing,
                 strategy: scan.strategy, nprobe: scan.strategy == .ivf ? scan.nprobe : nil, nlist: nlist,
-                expectedRecall: scan.strategy == .ivf ? scan.expectedRecall : nil, calibrationQueries: calibrationQueries)
+                expectedRecall: scan.strategy == .ivf ? scan.expectedRecall : nil, calibrationQueries: calibrationQueries,
+                listsWalked: listsWalked[position].flatMap { queries > 0 ? Double($0) / Double(queries) : nil })
         }
         var target: Double?
         var nprobe: Int?

@@ -211,6 +211,10 @@ public nonisolated struct Quiver_V1_SegmentPlan: Sendable {
   /// Sample queries of the segment's calibration (0: the segment has none).
   public var calibrationQueries: UInt32 = 0
 
+  /// A filtered ivf scan that walked its lists (docs/filters.md, "Recall you can ask for"): the
+  /// lists each query probed, on average over the queries (0: the scan did not walk).
+  public var listsWalked: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -505,7 +509,7 @@ nonisolated extension Quiver_V1_SearchExplain: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Quiver_V1_SegmentPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SegmentPlan"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0\u{1}phase\0\u{3}live_rows\0\u{3}passing_rows\0\u{1}strategy\0\u{1}nprobe\0\u{1}nlist\0\u{3}expected_recall\0\u{3}calibration_queries\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0\u{1}phase\0\u{3}live_rows\0\u{3}passing_rows\0\u{1}strategy\0\u{1}nprobe\0\u{1}nlist\0\u{3}expected_recall\0\u{3}calibration_queries\0\u{3}lists_walked\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -522,6 +526,7 @@ nonisolated extension Quiver_V1_SegmentPlan: SwiftProtobuf.Message, SwiftProtobu
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.nlist) }()
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.expectedRecall) }()
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.calibrationQueries) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.listsWalked) }()
       default: break
       }
     }
@@ -555,6 +560,9 @@ nonisolated extension Quiver_V1_SegmentPlan: SwiftProtobuf.Message, SwiftProtobu
     if self.calibrationQueries != 0 {
       try visitor.visitSingularUInt32Field(value: self.calibrationQueries, fieldNumber: 9)
     }
+    if self.listsWalked.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.listsWalked, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -568,6 +576,7 @@ nonisolated extension Quiver_V1_SegmentPlan: SwiftProtobuf.Message, SwiftProtobu
     if lhs.nlist != rhs.nlist {return false}
     if lhs.expectedRecall != rhs.expectedRecall {return false}
     if lhs.calibrationQueries != rhs.calibrationQueries {return false}
+    if lhs.listsWalked != rhs.listsWalked {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

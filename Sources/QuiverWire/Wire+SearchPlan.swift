@@ -21,6 +21,7 @@ extension Quiver_V1_SearchExplain {
                 $0.nlist = UInt32(segment.nlist ?? 0)
                 $0.expectedRecall = segment.expectedRecall ?? 0
                 $0.calibrationQueries = UInt32(clamping: segment.calibrationQueries ?? 0)
+                $0.listsWalked = segment.listsWalked ?? 0
             }
         }
     }
@@ -37,7 +38,8 @@ extension Quiver_V1_SearchExplain {
                     strategy: SearchPlan.Strategy(rawValue: segment.strategy) ?? .exact,
                     nprobe: segment.nprobe > 0 ? Int(segment.nprobe) : nil, nlist: segment.nlist > 0 ? Int(segment.nlist) : nil,
                     expectedRecall: segment.expectedRecall > 0 ? segment.expectedRecall : nil,
-                    calibrationQueries: segment.calibrationQueries > 0 ? Int(segment.calibrationQueries) : nil)
+                    calibrationQueries: segment.calibrationQueries > 0 ? Int(segment.calibrationQueries) : nil,
+                    listsWalked: segment.listsWalked > 0 ? segment.listsWalked : nil)
             },
             exactRetries: Int(exactRetries), filterMicroseconds: Int(filterMicros),
             recallTarget: recallTarget > 0 ? recallTarget : nil, nprobeGiven: nprobeGiven > 0 ? Int(nprobeGiven) : nil)

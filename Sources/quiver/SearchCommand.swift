@@ -130,6 +130,7 @@ struct Search: AsyncParsableCommand {
                             ("nlist", segment.nlist.map { .int(Int64($0)) } ?? .null),
                             ("expected_recall", segment.expectedRecall.map { .double($0) } ?? .null),
                             ("calibration_queries", segment.calibrationQueries.map { .int(Int64($0)) } ?? .null),
+                            ("lists_walked", segment.listsWalked.map { .double($0) } ?? .null),
                         ])
                     })
             ),
@@ -142,15 +143,18 @@ struct Search: AsyncParsableCommand {
         let rows = plan.segments.map { (segment) -> [String] in
             let expected = segment.expectedRecall.map { String(format: "%.3f", $0) } ?? "-"
             let calibration = segment.calibrationQueries.map { "\($0) queries" } ?? "-"
+            let walked = segment.listsWalked.map { String(format: "%.1f", $0) } ?? "-"
             return [
                 "  " + String(segment.id.rawValue), segment.phase.rawValue, String(segment.liveRows), String(segment.passingRows),
-                segment.strategy.rawValue, segment.nprobe.map(String.init) ?? "-", segment.nlist.map(String.init) ?? "-", expected,
-                calibration,
+                segment.strategy.rawValue, segment.nprobe.map(String.init) ?? "-", walked, segment.nlist.map(String.init) ?? "-",
+                expected, calibration,
             ]
         }
         print(
             Table.render(
-                header: ["  SEGMENT", "PHASE", "LIVE", "PASSING", "STRATEGY", "NPROBE", "NLIST", "EXPECTED RECALL", "CALIBRATION"],
+                header: [
+                    "  SEGMENT", "PHASE", "LIVE", "PASSING", "STRATEGY", "NPROBE", "WALKED", "NLIST", "EXPECTED RECALL", "CALIBRATION",
+                ],
                 rows: rows))
     }
 }

@@ -134,6 +134,9 @@ import Testing
             #expect(plan.segments.contains { $0.strategy == .ivf }, "\(plan.segments)")
             #expect(plan.exactRetries == 0)
             #expect(hits[0].count == 10 && hits[0].allSatisfy { $0.id.rawValue % 2 == 1 }, "\(hits[0].map(\.id))")
+            // `explain` counts the lists walked: past the planned nprobe, to the far group's lists.
+            let walked = plan.segments.compactMap { segment in segment.listsWalked.map { (segment.nprobe ?? 0, $0) } }
+            #expect(!walked.isEmpty && walked.allSatisfy { $0.1 > Double($0.0) }, "\(plan.segments)")
         }
     }
 
