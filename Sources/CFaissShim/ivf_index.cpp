@@ -35,20 +35,14 @@
 #include <nmmintrin.h>
 #endif
 
+using quiver::as_ivf;
 using quiver::guarded;
 using quiver::Heap;
+using quiver::is_flat;
 using quiver::is_excluded;
 using quiver::kernels;
 
 namespace {
-
-faiss::IndexIVF* as_ivf(const quiver_faiss_index* handle) {
-    auto* ivf = dynamic_cast<faiss::IndexIVF*>(handle->index.get());
-    if (!ivf) throw std::invalid_argument("not an IVF index");
-    return ivf;
-}
-
-bool is_flat(const faiss::IndexIVF* ivf) { return dynamic_cast<const faiss::IndexIVFFlat*>(ivf) != nullptr; }
 
 using quiver::kRowsPerChunk;
 
@@ -138,7 +132,6 @@ extern "C" int32_t quiver_ivf_add(quiver_faiss_index* index, int64_t n, const fl
         static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t), "idx_t is 64-bit");
         ivf->add_with_ids(n, x, reinterpret_cast<const faiss::Index::idx_t*>(ids));
         locate_rows(index);
-        quiver::measure_lists(index);
     });
 }
 
@@ -344,7 +337,6 @@ extern "C" int32_t quiver_faiss_deserialize(const uint8_t* data, size_t size,
         auto handle = std::make_unique<quiver_faiss_index>();
         handle->index.reset(faiss::read_index(&reader));
         locate_rows(handle.get());
-        quiver::measure_lists(handle.get());
         *out = handle.release();
     });
 }

@@ -15,8 +15,9 @@
 // The estimate models a row x of list l, seen from query q, by its key's mean and spread around
 // the centroid c: squared L2 ‖q−x‖² = ‖q−c‖² + ‖x−c‖² − 2⟨q−c, x−c⟩, with the last term taken as
 // normal with variance 4‖q−c‖²·E‖x−c‖²/d (isotropic residuals) and ‖x−c‖² with the list's own
-// mean and variance, measured when the rows are added or read; for inner product, −⟨q,x⟩ with
-// mean −⟨q,c⟩ and variance ‖q‖²·E‖x−c‖²/d. A list then holds passing(l)·Φ((r − mean)/sd) rows
+// mean and variance; for inner product, −⟨q,x⟩ with
+// mean −⟨q,c⟩ and variance ‖q‖²·E‖x−c‖²/d (the spreads are measured by a segment's first walk).
+// A list then holds passing(l)·Φ((r − mean)/sd) rows
 // better than the current k-th key r. The model is rough (real residuals are not isotropic);
 // it only decides how far past the calibrated lists a query walks, and the planner's budget
 // carries a margin for it. Lists are walked from a heap of all centroid keys, so a query can go
@@ -29,6 +30,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -50,15 +52,23 @@ double normal_cdf(double z) { return 0.5 * std::erfc(-z * M_SQRT1_2); }
 // Below this standardized margin a list's expected improvements are negligible (Φ < 3e-7).
 constexpr double kNegligibleZ = -5;
 
+void measure_lists_now(quiver_faiss_index* handle);
+
 }  // namespace
 
-void quiver::measure_lists(quiver_faiss_index* handle) {
-    handle->list_spread_mean.clear();
-    handle->list_spread_variance.clear();
-    const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(handle->index.get());
-    if (!ivf || ivf->ntotal == 0) return;
+void quiver::measure_lists(const quiver_faiss_index* const_handle) {
+    // The spreads are a cache of the (immutable) rows, filled once under the handle's flag.
+    auto* handle = const_cast<quiver_faiss_index*>(const_handle);
+    std::call_once(handle->lists_measured, [handle] { measure_lists_now(handle); });
+}
+
+namespace {
+
+void measure_lists_now(quiver_faiss_index* handle) {
+    const faiss::IndexIVF* ivf = quiver::as_ivf(handle);
+    if (ivf->ntotal == 0) return;
     const int64_t d = ivf->d;
-    const bool flat = dynamic_cast<const faiss::IndexIVFFlat*>(ivf) != nullptr;
+    const bool flat = quiver::is_flat(ivf);
     std::vector<float> mean(ivf->nlist, 0), variance(ivf->nlist, 0);
     std::vector<float> centroid((size_t)d), decoded((size_t)d);
     for (size_t list = 0; list < ivf->nlist; list++) {
@@ -90,6 +100,8 @@ void quiver::measure_lists(quiver_faiss_index* handle) {
     handle->list_spread_variance = std::move(variance);
 }
 
+}  // namespace
+
 namespace {
 
 // Every centroid's key for query x (squared L2, or minus the inner product: smaller is nearer).
@@ -117,8 +129,7 @@ const faiss::IndexFlat* flat_quantizer(const faiss::IndexIVF* ivf) {
 extern "C" int32_t quiver_ivf_coarse_keys(const quiver_faiss_index* index, int32_t metric, int64_t nq, const float* x,
                                           float* keys, char* err, size_t err_len) {
     return guarded(err, err_len, [&] {
-        const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index->index.get());
-        if (!ivf) throw std::invalid_argument("not an IVF index");
+        const faiss::IndexIVF* ivf = quiver::as_ivf(index);
         const faiss::IndexFlat* quantizer = flat_quantizer(ivf);
         for (int64_t q = 0; q < nq; q++) {
             coarse_keys_of(quantizer, metric == QUIVER_METRIC_IP, x + q * ivf->d, keys + q * (int64_t)ivf->nlist);
@@ -134,10 +145,10 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
                                         uint64_t* out_labels, int64_t* locs, int64_t* sizes, int64_t* walked,
                                         char* err, size_t err_len) {
     return guarded(err, err_len, [&] {
-        const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index->index.get());
-        if (!ivf) throw std::invalid_argument("not an IVF index");
+        const faiss::IndexIVF* ivf = quiver::as_ivf(index);
         const faiss::IndexFlat* quantizer = flat_quantizer(ivf);
         const int64_t nlist = (int64_t)ivf->nlist;
+        quiver::measure_lists(index);
         if ((int64_t)index->list_spread_mean.size() != nlist) {
             for (int64_t q = 0; q < nq; q++) walked[q] = 0;
             return;  // no rows
@@ -145,7 +156,7 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
         const bool ip = metric == QUIVER_METRIC_IP;
         const int64_t d = ivf->d;
         const faiss::InvertedLists* invlists = ivf->invlists;
-        const bool flat = dynamic_cast<const faiss::IndexIVFFlat*>(ivf) != nullptr;
+        const bool flat = quiver::is_flat(ivf);
         const quiver::NyKernel kernel = ip ? kernels().ip : kernels().l2;
         std::unique_ptr<faiss::InvertedListScanner> scanner;
         if (!flat) scanner.reset(ivf->get_InvertedListScanner(false, nullptr));
@@ -168,10 +179,10 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
             return count;
         };
 
-        std::vector<float> coarse((size_t)nlist);
+        std::vector<float> coarse(coarse_keys ? 0 : (size_t)nlist);
         std::vector<std::pair<float, int64_t>> frontier;  // min-heap on coarse key: lists not yet walked
         frontier.reserve((size_t)nlist);
-        auto nearer = [](const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
+        auto farther = [](const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
             return a.first > b.first || (a.first == b.first && a.second > b.second);
         };
         for (int64_t q = 0; q < nq; q++) {
@@ -189,17 +200,14 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
             const int64_t min_lists = std::max<int64_t>(1, min_lists_all - drop);
             const int64_t planned_lists = std::max<int64_t>(1, planned_lists_all - drop);
             // Rows of the first `planned_lists` lists, from a partial order of a copy.
-            double needed = 0;
-            if (planned_lists > 0) {
-                std::vector<std::pair<float, int64_t>> first(frontier);
-                const int64_t planned = std::min(planned_lists, nlist);
-                std::nth_element(first.begin(), first.begin() + (planned - 1), first.end(),
-                                 [](const auto& a, const auto& b) { return a.first < b.first || (a.first == b.first && a.second < b.second); });
-                int64_t rows = 0;
-                for (int64_t p = 0; p < planned; p++) rows += (int64_t)invlists->list_size(first[(size_t)p].second);
-                needed = share * (double)rows;
-            }
-            std::make_heap(frontier.begin(), frontier.end(), nearer);
+            std::vector<std::pair<float, int64_t>> first(frontier);
+            const int64_t planned = std::min(planned_lists, nlist);
+            std::nth_element(first.begin(), first.begin() + (planned - 1), first.end(),
+                             [&](const auto& a, const auto& b) { return farther(b, a); });
+            int64_t planned_rows = 0;
+            for (int64_t p = 0; p < planned; p++) planned_rows += (int64_t)invlists->list_size(first[(size_t)p].second);
+            const double needed = share * (double)planned_rows;
+            std::make_heap(frontier.begin(), frontier.end(), farther);
             // Expected rows, in the lists not walked yet, better than the current k-th key.
             auto misses = [&]() -> double {
                 const double r = heap.keys[0];
@@ -242,7 +250,7 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
                     // past the point the estimate would have stopped it.
                     next_check = p + std::max<int64_t>(1, (p - first_check) / 4);
                 }
-                std::pop_heap(frontier.begin(), frontier.end(), nearer);
+                std::pop_heap(frontier.begin(), frontier.end(), farther);
                 const auto [coarse_key, list] = frontier.back();
                 frontier.pop_back();
                 p++;

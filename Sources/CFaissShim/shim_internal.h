@@ -12,6 +12,9 @@
 #include <faiss/Index.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
+#include <mutex>
+#include <stdexcept>
 
 #include "quiver_faiss.h"
 
@@ -24,9 +27,11 @@ struct quiver_faiss_index {
     std::vector<int64_t> row_locations;
     /// IVF segments only, per list: the mean and the variance of its rows' squared distance to
     /// the list's centroid (what the filtered walk's estimate of the hits left in a list needs;
-    /// ivf_walk.cpp). Empty for an index without rows.
+    /// ivf_walk.cpp). Measured by the first walk (`lists_measured`), not when the index is read:
+    /// a pass over every row that an open need not pay. A segment's rows never change after.
     std::vector<float> list_spread_mean;
     std::vector<float> list_spread_variance;
+    std::once_flag lists_measured;
 };
 
 namespace quiver {
@@ -65,8 +70,17 @@ const Kernels& kernels();
 /// Rows per call of a distance kernel in the list scans.
 constexpr int64_t kRowsPerChunk = 256;
 
-/// Fills the handle's per-list spreads (ivf_walk.cpp); after rows are added or read.
-void measure_lists(quiver_faiss_index* handle);
+/// Fills the handle's per-list spreads once (ivf_walk.cpp); safe from concurrent searches.
+void measure_lists(const quiver_faiss_index* handle);
+
+/// The handle's IVF index; throws when it is another kind.
+inline faiss::IndexIVF* as_ivf(const quiver_faiss_index* handle) {
+    auto* ivf = dynamic_cast<faiss::IndexIVF*>(handle->index.get());
+    if (!ivf) throw std::invalid_argument("not an IVF index");
+    return ivf;
+}
+
+inline bool is_flat(const faiss::IndexIVF* ivf) { return dynamic_cast<const faiss::IndexIVFFlat*>(ivf) != nullptr; }
 
 /// A per-query max-heap on (key, label) over caller-owned arrays: the root is the worst hit. Keys
 /// are "smaller is better"; equal keys are ordered by label.

@@ -252,17 +252,23 @@ struct SearchPlanner {
     /// of each query's floats, so that a query repeated gets the same lists (and the same hits)
     /// whether it comes alone or in a batch, while distinct queries spread over the share.
     static func fewerQueries(_ queries: [Float], dimension: Int, share: Double) -> [Int] {
-        let count = queries.count / dimension
-        return (0..<count).filter { q in
+        fewerQueries(fractions: queryFractions(queries, dimension: dimension), share: share)
+    }
+
+    static func fewerQueries(fractions: [Double], share: Double) -> [Int] { fractions.indices.filter { fractions[$0] < share } }
+
+    /// Each query's hash as a fraction in [0, 1).
+    static func queryFractions(_ queries: [Float], dimension: Int) -> [Double] {
+        stride(from: 0, to: queries.count, by: dimension).map { start in
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for value in queries[(q * dimension)..<((q + 1) * dimension)] {
+            for value in queries[start..<(start + dimension)] {
                 hash = (hash ^ UInt64(value.bitPattern)) &* 0x0000_0100_0000_01b3
             }
-            // The top 53 bits as a fraction in [0, 1), after a final mix (FNV's low bits are weak).
+            // The top 53 bits as a fraction, after a final mix (FNV's low bits are weak).
             hash ^= hash >> 33
             hash = hash &* 0xff51_afd7_ed55_8ccd
             hash ^= hash >> 33
-            return Double(hash >> 11) / Double(1 << 53) < share
+            return Double(hash >> 11) / Double(1 << 53)
         }
     }
 
@@ -348,6 +354,13 @@ struct SearchPlanner {
         // Walks order every list themselves, from keys computed once per generation.
         var coarseKeys: [UInt32: [Float]] = [:]
         var listsWalked: [Int: Int] = [:]
+        // Hashed once for every segment that sends a share of the queries one list lower.
+        var fractions: [Double]?
+        func fewer(_ share: Double) -> [Int] {
+            guard share > 0 else { return [] }
+            if fractions == nil { fractions = Self.queryFractions(queries, dimension: schema.dimension) }
+            return Self.fewerQueries(fractions: fractions!, share: share)
+        }
         for (position, segment) in view.segments.enumerated() {
             let scan = plan.scans[position]
             let base = ViewLocation.base(ofPosition: position)
@@ -370,17 +383,14 @@ struct SearchPlanner {
                         labels: rows.labels, excluded: scan.excluded, locationBase: base, listsMin: walk.listsMin,
                         listsPlanned: walk.listsPlanned, share: walk.share, missBudget: walk.missBudget,
                         coarseKeys: coarseKeys[rows.generation],
-                        fewerQueries: scan.fewerShare > 0 ? Self.fewerQueries(queries, dimension: schema.dimension, share: scan.fewerShare) : [],
-                        into: &accumulator)
+                        fewerQueries: fewer(scan.fewerShare), into: &accumulator)
                     listsWalked[position] = walked.reduce(0, +)
                     continue
                 }
                 var assignment = assignments[rows.generation]!
                 if let nprobe = scan.nprobe {
                     assignment = assignment.prefix(nprobe: nprobe)
-                    if scan.fewerShare > 0 {
-                        assignment = assignment.dropLast(forQueriesAt: Self.fewerQueries(queries, dimension: schema.dimension, share: scan.fewerShare))
-                    }
+                    assignment = assignment.dropLast(forQueriesAt: fewer(scan.fewerShare))
                 }
                 try rows.index.scan(
                     assignment: assignment, labels: rows.labels, excluded: scan.excluded, locationBase: base, into: &accumulator)
@@ -406,7 +416,6 @@ struct SearchPlanner {
         return Outcome(hits: hits, exactRetries: short.count, listsWalked: listsWalked)
     }
 
-    /// The per-segment report of a plan, for `explain`.
     /// The plan as `explain` shows it; `listsWalked` and `queries` from the outcomes of running it.
     func report(_ plan: Plan, filter: Filter?, exactRetries: Int, listsWalked: [Int: Int] = [:], queries: Int = 0) -> SearchPlan {
         let segments = zip(view.segments.indices, zip(view.segments, plan.scans)).map { position, pair in

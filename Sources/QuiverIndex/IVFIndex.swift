@@ -112,7 +112,6 @@ public final class IVFIndex: @unchecked Sendable {
     /// index with the same centroids (the template), shared by the segments walked; `nil`
     /// computes them here. `fewerQueries` (positions) use one list less for `listsMin` and
     /// `listsPlanned`.
-    @discardableResult
     public func walkScan(
         labels: [RecordID], excluded: RowBitmap?, locationBase: Int64, listsMin: Int, listsPlanned: Int, share: Double,
         missBudget: Double, coarseKeys: [Float]?, fewerQueries: [Int] = [], into accumulator: inout TopKAccumulator
