@@ -186,10 +186,14 @@ struct SearchPlanner {
             // Never lists expected to hold fewer than twice the rows searched for: a large k at a
             // small nprobe otherwise left most queries short of k hits and searched them again
             // exactly (k = 1,000 at nprobe 1 over 200,000 rows: 9 QPS).
-            let rowsEnough = Int((2 * depth * Double(nlist) / Double(max(1, segment.live))).rounded(.up))
-            let nprobe = min(nlist, max(lists(at: depth), rowsEnough))
+            // A walk needs no such floor: it goes on until it holds k hits.
+            let calibrated = min(nlist, lists(at: depth))
+            let walking = segment.passing != nil && passing < segment.live && calibrated < nlist
+            let rowsEnough =
+                walking ? 0 : Int((2 * depth * Double(nlist) / Double(max(1, segment.live))).rounded(.up))
+            let nprobe = min(nlist, max(calibrated, rowsEnough))
             var walk: Walk?
-            if segment.passing != nil, passing < segment.live, nprobe < nlist {
+            if walking {
                 // The lists the same recall needs where every row passes.
                 let listsMin = lists(at: max(1, Double(k) * Double(segment.live) / Double(liveTotal)))
                 // The segment's share of the hits the recall may miss, with a margin for the
