@@ -194,12 +194,15 @@ extern "C" int32_t quiver_ivf_scan(const quiver_faiss_index* index, int32_t metr
         const faiss::InvertedLists* invlists = ivf->invlists;
         const bool flat = is_flat(ivf);
         const quiver::NyKernel kernel = ip ? kernels().ip : kernels().l2;
+        // sq8 codes go through Quiver's kernels, other quantized codes through FAISS's scanner.
+        std::unique_ptr<quiver::Sq8Scan> sq8 = flat ? nullptr : quiver::Sq8Scan::make(ivf, ip);
         std::unique_ptr<faiss::InvertedListScanner> scanner;
-        if (!flat) scanner.reset(ivf->get_InvertedListScanner(false, nullptr));
+        if (!flat && !sq8) scanner.reset(ivf->get_InvertedListScanner(false, nullptr));
         for (int64_t q = 0; q < nq; q++) {
             Heap heap{keys + q * k, out_labels + q * k, locs + q * k, sizes[q], k};
             const float* x = queries + q * d;
             if (scanner) scanner->set_query(x);
+            if (sq8) sq8->set_query(x);
             for (int64_t p = 0; p < nprobe; p++) {
                 const int64_t list = lists[q * nprobe + p];
                 if (list < 0) continue;
@@ -208,7 +211,9 @@ extern "C" int32_t quiver_ivf_scan(const quiver_faiss_index* index, int32_t metr
                 faiss::InvertedLists::ScopedCodes codes(invlists, list);
                 faiss::InvertedLists::ScopedIds ids(invlists, list);
                 if (scanner) scanner->set_list(list, coarse_dis[q * nprobe + p]);
-                quiver::scan_list(heap, ip, kernel, x, d, codes.get(), ids.get(), n, flat, scanner.get(), ivf->code_size,
+                if (sq8) sq8->set_list(list, coarse_dis[q * nprobe + p]);
+                quiver::scan_list(heap, ip, kernel, x, d, codes.get(), ids.get(), n, flat, scanner.get(), sq8.get(),
+                                  ivf->code_size,
                                   labels, loc_base, excluded, false);
             }
             sizes[q] = heap.size;

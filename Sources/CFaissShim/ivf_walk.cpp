@@ -158,8 +158,10 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
         const faiss::InvertedLists* invlists = ivf->invlists;
         const bool flat = quiver::is_flat(ivf);
         const quiver::NyKernel kernel = ip ? kernels().ip : kernels().l2;
+        // sq8 codes go through Quiver's kernels, other quantized codes through FAISS's scanner.
+        std::unique_ptr<quiver::Sq8Scan> sq8 = flat ? nullptr : quiver::Sq8Scan::make(ivf, ip);
         std::unique_ptr<faiss::InvertedListScanner> scanner;
-        if (!flat) scanner.reset(ivf->get_InvertedListScanner(false, nullptr));
+        if (!flat && !sq8) scanner.reset(ivf->get_InvertedListScanner(false, nullptr));
         const std::vector<float>& spread = index->list_spread_mean;
         const std::vector<float>& spread_variance = index->list_spread_variance;
 
@@ -189,6 +191,7 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
             Heap heap{keys + q * k, out_labels + q * k, locs + q * k, sizes[q], k};
             const float* x = queries + q * d;
             if (scanner) scanner->set_query(x);
+            if (sq8) sq8->set_query(x);
             double norm2 = 0;
             for (int64_t i = 0; i < d; i++) norm2 += (double)x[i] * x[i];
             const float* keys_q = coarse_keys ? coarse_keys + q * nlist : coarse.data();
@@ -263,8 +266,10 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
                 faiss::InvertedLists::ScopedIds ids(invlists, list);
                 // FAISS's scanners take the quantizer's own value: a distance, or a similarity.
                 if (scanner) scanner->set_list(list, ip ? -coarse_key : coarse_key);
+                if (sq8) sq8->set_list(list, ip ? -coarse_key : coarse_key);
                 // Few passing rows: a distance for each of them only.
-                quiver::scan_list(heap, ip, kernel, x, d, codes.get(), ids.get(), n, flat, scanner.get(), ivf->code_size,
+                quiver::scan_list(heap, ip, kernel, x, d, codes.get(), ids.get(), n, flat, scanner.get(), sq8.get(),
+                                  ivf->code_size,
                                   labels, loc_base, excluded, pass * 4 < (int64_t)n);
             }
             sizes[q] = heap.size;

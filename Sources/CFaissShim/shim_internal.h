@@ -18,6 +18,11 @@
 
 #include "quiver_faiss.h"
 
+namespace faiss {
+struct IndexFlat;
+struct IndexIVFScalarQuantizer;
+}  // namespace faiss
+
 /// The opaque handle of the C surface: one owned FAISS index.
 struct quiver_faiss_index {
     std::unique_ptr<faiss::Index> index;
@@ -69,6 +74,40 @@ const Kernels& kernels();
 
 /// Rows per call of a distance kernel in the list scans.
 constexpr int64_t kRowsPerChunk = 256;
+
+/// out[i] for n rows of d one-byte codes, from a per-list table `a` and per-dimension steps `s`:
+/// Σ (a_j − s_j·code_j)² (squared L2), or Σ a_j·code_j (inner product; `s` unused). sq8_scan.cpp.
+using Sq8Kernel = void (*)(const float* a, const float* s, const uint8_t* codes, size_t d, size_t n, float* out);
+
+/// The sq8 kernel for this CPU, or the portable one (the reference the tests compare against).
+Sq8Kernel sq8_kernel(bool ip, bool portable);
+
+/// FAISS's values for `sq8` codes (QT_8bit, as Quiver trains them) from Quiver's kernels: the
+/// distance to the query for L2, the similarity for inner product (coarse term included, as FAISS's
+/// list scanner returns them). Tables per query (`set_query`) and per list (`set_list`, with the
+/// quantizer's value for the list); one per scanning thread. sq8_scan.cpp has the algebra.
+class Sq8Scan {
+public:
+    /// nullptr unless `ivf` holds QT_8bit codes with a flat quantizer.
+    static std::unique_ptr<Sq8Scan> make(const faiss::IndexIVF* ivf, bool ip);
+    void set_query(const float* x);
+    void set_list(int64_t list, float coarse);
+    void distances(const uint8_t* codes, size_t n, float* out) const;
+
+private:
+    Sq8Scan(const faiss::IndexIVFScalarQuantizer* sq, const faiss::IndexFlat* quantizer, bool ip);
+    size_t d_;
+    bool ip_;
+    bool residual_;
+    const float* centroids_;
+    const float* vmin_;
+    std::vector<float> step_;
+    std::vector<float> table_;
+    Sq8Kernel kernel_;
+    const float* x_ = nullptr;
+    float query_offset_ = 0;
+    float list_offset_ = 0;
+};
 
 /// Fills the handle's per-list spreads once (ivf_walk.cpp); safe from concurrent searches.
 void measure_lists(const quiver_faiss_index* handle);
@@ -173,12 +212,13 @@ inline bool is_excluded(const uint64_t* excluded, int64_t i) {
 
 /// One IVF list into one query's heap, skipping the rows set in `excluded`. Flat codes (the
 /// vectors) go through `kernel` a chunk at a time, or one passing row at a time when
-/// `gather` (few of the list's rows pass); other codes through FAISS's list scanner, already
-/// given the query and this list (`set_list`). Shared by the plain scan (ivf_index.cpp) and the
-/// filtered walk (ivf_walk.cpp).
+/// `gather` (few of the list's rows pass); sq8 codes through `sq8` the same way; other codes
+/// through FAISS's list scanner. Both already given the query and this list (`set_list`). Shared
+/// by the plain scan (ivf_index.cpp) and the filtered walk (ivf_walk.cpp).
 inline void scan_list(Heap& heap, bool ip, NyKernel kernel, const float* x, int64_t d, const uint8_t* codes,
-                      const int64_t* ids, size_t n, bool flat, faiss::InvertedListScanner* scanner, size_t code_size,
-                      const uint64_t* labels, int64_t loc_base, const uint64_t* excluded, bool gather) {
+                      const int64_t* ids, size_t n, bool flat, faiss::InvertedListScanner* scanner, const Sq8Scan* sq8,
+                      size_t code_size, const uint64_t* labels, int64_t loc_base, const uint64_t* excluded,
+                      bool gather) {
     if (flat && gather) {
         const float* base = reinterpret_cast<const float*>(codes);
         for (size_t j = 0; j < n; j++) {
@@ -205,11 +245,30 @@ inline void scan_list(Heap& heap, bool ip, NyKernel kernel, const float* x, int6
                 heap.push(key, label, loc_base + local);
             }
         }
+    } else if (sq8 && !gather) {
+        float values[kRowsPerChunk];
+        for (size_t i0 = 0; i0 < n; i0 += kRowsPerChunk) {
+            const size_t m = std::min<size_t>(kRowsPerChunk, n - i0);
+            sq8->distances(codes + i0 * code_size, m, values);
+            for (size_t j = 0; j < m; j++) {
+                const float key = ip ? -values[j] : values[j];
+                if (heap.rejects(key)) continue;
+                const int64_t local = ids[i0 + j];
+                const uint64_t label = labels[local];
+                if (!heap.admits(key, label) || is_excluded(excluded, local)) continue;
+                heap.push(key, label, loc_base + local);
+            }
+        }
     } else {
         for (size_t j = 0; j < n; j++) {
             const int64_t local = ids[j];
             if (is_excluded(excluded, local)) continue;
-            const float score = scanner->distance_to_code(codes + j * code_size);
+            float score;
+            if (sq8) {
+                sq8->distances(codes + j * code_size, 1, &score);
+            } else {
+                score = scanner->distance_to_code(codes + j * code_size);
+            }
             const float key = ip ? -score : score;
             if (heap.rejects(key)) continue;
             const uint64_t label = labels[local];

@@ -44,6 +44,9 @@ struct BenchIVF: AsyncParsableCommand {
             discussion: "At 0.35 the clusters barely overlap and nprobe 1 already finds most neighbours; at 1.0 they overlap and recall needs more probes, as on real embeddings."))
     var spread: Float = 0.35
 
+    @Option(help: "IVF codes of the collection and of the raw FAISS index beside it: flat, sq8 or pqM.")
+    var codes = "flat"
+
     @OptionGroup var common: BenchCommon
 
     mutating func run() async throws {
@@ -53,6 +56,7 @@ struct BenchIVF: AsyncParsableCommand {
             nprobes = "1,8,65536"
             clusters = 50
         }
+        guard let codes = IVFCodes(parsing: self.codes) else { throw ValidationError("--codes must be flat, sq8 or pqM, got \(self.codes)") }
         ComputeThreads.configure(openMP: 1, blas: 1)
         let dimension = common.dimension
         let workDir = common.workDirectory("ivf")
@@ -60,7 +64,7 @@ struct BenchIVF: AsyncParsableCommand {
         guard spread > 0, spread.isFinite else { throw ValidationError("--spread must be a positive number") }
         let dataset = ClusteredDataset(dimension: dimension, clusters: clusters, spread: spread, seed: common.seed)
         print("quiver-bench ivf — \(BenchEngine.machine()), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernel \(ComputeThreads.kernelName)")
-        print("dataset: clustered, \(count) × \(dimension), \(clusters) clusters, spread \(spread), seed \(common.seed); \(queries) queries, k = 10")
+        print("dataset: clustered, \(count) × \(dimension), \(clusters) clusters, spread \(spread), seed \(common.seed); \(queries) queries, k = 10; codes \(codes)")
         print("")
 
         let vectors = dataset.points(count: count, stream: 0)
@@ -69,7 +73,7 @@ struct BenchIVF: AsyncParsableCommand {
 
         // 1. Ingest while segments are indexed.
         let database = try await Database.open(path: workDir, options: BenchEngine.options(.always))
-        _ = try await database.createCollection(CollectionSchema(name: "bench", dimension: dimension, metric: .l2))
+        _ = try await database.createCollection(CollectionSchema(name: "bench", dimension: dimension, metric: .l2, index: IndexSettings(codes: codes)))
         let batches = BenchEngine.batches(vectors, dimension: dimension, batchSize: 1_000, firstID: 0)
         let before = database.statistics
         let ingestStarted = ContinuousClock.now
@@ -110,11 +114,11 @@ struct BenchIVF: AsyncParsableCommand {
         }
         let faissStarted = ContinuousClock.now
         let faiss = try IVFIndex.train(
-            innerProduct: false, dimension: dimension, nlist: nlist, codes: .flat, spherical: false, vectors: training, iterations: 20, seed: 1)
+            innerProduct: false, dimension: dimension, nlist: nlist, codes: codes, spherical: false, vectors: training, iterations: 20, seed: 1)
         let trainSeconds = (ContinuousClock.now - faissStarted).seconds
         try vectors.withUnsafeBufferPointer { try faiss.add($0, ids: (0..<Int64(count)).map { $0 }) }
         let addSeconds = (ContinuousClock.now - faissStarted).seconds - trainSeconds
-        print("raw FAISS IndexIVFFlat: nlist \(nlist), trained on \(sample) points in \(String(format: "%.1f", trainSeconds)) s, \(count) vectors added in \(String(format: "%.1f", addSeconds)) s")
+        print("raw FAISS IVF (\(codes) codes): nlist \(nlist), trained on \(sample) points in \(String(format: "%.1f", trainSeconds)) s, \(count) vectors added in \(String(format: "%.1f", addSeconds)) s")
 
         // What sharing one quantizer per collection saves, from the same template: a quantizer per
         // segment would need a training and a coarse assignment per segment.

@@ -38,6 +38,12 @@ void quiver_set_threads(int32_t omp_threads, int32_t blas_threads);
 /* The distance kernel chosen for this CPU: 0 portable, 1 AVX2+FMA, 2 AVX-512. */
 int32_t quiver_simd_level(void);
 
+/* The SQ8 kernel the IVF scans use (`portable` 0: the one chosen for this CPU; 1: the portable
+ * one), over n rows of d one-byte codes: out[i] = sum_j (a[j] - s[j]*codes[i*d+j])^2 (L2), or
+ * sum_j a[j]*codes[i*d+j] (IP; s unused). For tests of the kernels against a reference. */
+void quiver_sq8_kernel(int32_t metric, int32_t portable, const float* a, const float* s, const uint8_t* codes,
+                       int64_t d, int64_t n, float* out);
+
 /* ---- exact top-k ------------------------------------------------------------------------- */
 
 /* A top-k accumulator for `nq` queries is four caller-owned arrays:
@@ -137,8 +143,8 @@ int32_t quiver_ivf_assign(
 /* Scans the assigned lists of `index` for every query into a top-k accumulator (the same arrays
  * as quiver_topk_scan). An entry with local id i has label labels[i] (ties are broken by the
  * smaller label) and location loc_base + i; entries whose bit is set in `excluded` are skipped
- * inside the scan. Flat codes are scanned with Quiver's kernels, SQ8 and PQ codes with FAISS's
- * list scanners. The assignment must come from a quantizer with the same centroids. */
+ * inside the scan. Flat and SQ8 codes are scanned with Quiver's kernels, PQ codes with FAISS's
+ * list scanner. The assignment must come from a quantizer with the same centroids. */
 int32_t quiver_ivf_scan(
     const quiver_faiss_index* index, int32_t metric, const float* queries, int64_t nq,
     const int64_t* lists, const float* coarse_dis, int64_t nprobe,
