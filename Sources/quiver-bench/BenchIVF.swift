@@ -142,7 +142,7 @@ struct BenchIVF: AsyncParsableCommand {
 
         // 3. The sweep.
         print("nprobe sweep, single queries, k = 10 (medians of alternating runs):")
-        print("  nprobe  recall@10 Quiver / FAISS   QPS Quiver / FAISS  (ratio)   p50 ms Quiver / FAISS   p99 ms Quiver / FAISS")
+        print("  nprobe  recall@10 Quiver / FAISS   QPS Quiver / FAISS  (ratio)   p50 ms Quiver / FAISS   p99 ms Quiver / FAISS   lists probed per segment")
         var chosen: (nprobe: Int, ratio: Double)?
         var swept: [Int] = []
         for value in nprobes.split(separator: ",").compactMap({ Int($0) }) where !swept.contains(min(value, nlist)) {
@@ -179,12 +179,16 @@ struct BenchIVF: AsyncParsableCommand {
             let quiverQPS = 1 / Percentile.median(quiverLatencies)
             let faissQPS = 1 / Percentile.median(faissLatencies)
             let ratio = quiverQPS / faissQPS
+            // The lists the planner probed per segment for this nprobe (k-aware probing may raise it).
+            let plan = try await database.explainedSearch("bench", queries: [querySet[0]], k: 10, options: SearchOptions(nprobe: nprobe)).plan
+            let probed = plan.segments.compactMap(\.nprobe).map(String.init).joined(separator: ",")
             print(
                 "  \(String(nprobe).padding(toLength: 6, withPad: " ", startingAt: 0))  "
                     + "\(String(format: "%.4f", quiverRecall)) / \(String(format: "%.4f", faissRecall))        "
                     + "\(BenchEngine.format(quiverQPS).padding(toLength: 7, withPad: " ", startingAt: 0)) / \(BenchEngine.format(faissQPS).padding(toLength: 7, withPad: " ", startingAt: 0)) (\(String(format: "%.2f", ratio)))     "
                     + "\(String(format: "%.3f", Percentile.of(quiverLatencies, 50) * 1000)) / \(String(format: "%.3f", Percentile.of(faissLatencies, 50) * 1000))          "
-                    + "\(String(format: "%.3f", Percentile.of(quiverLatencies, 99) * 1000)) / \(String(format: "%.3f", Percentile.of(faissLatencies, 99) * 1000))")
+                    + "\(String(format: "%.3f", Percentile.of(quiverLatencies, 99) * 1000)) / \(String(format: "%.3f", Percentile.of(faissLatencies, 99) * 1000))          "
+                    + probed)
             if chosen == nil, quiverRecall >= 0.95 { chosen = (nprobe, ratio) }
         }
         if let chosen {
