@@ -141,7 +141,8 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
                                         int64_t nq, const float* coarse_keys, const uint64_t* labels, int64_t loc_base,
                                         const uint64_t* excluded, const uint8_t* fewer, int64_t min_lists_all,
                                         int64_t planned_lists_all,
-                                        double share, double miss_budget, int64_t k, float* keys,
+                                        double share, double miss_budget, double segment_hits, int64_t k,
+                                        float* keys,
                                         uint64_t* out_labels, int64_t* locs, int64_t* sizes, int64_t* walked,
                                         char* err, size_t err_len) {
     return guarded(err, err_len, [&] {
@@ -181,6 +182,10 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
             return count;
         };
 
+        // The rank, among this segment's hits, that stands for the final k-th (0: the k-th itself).
+        const int64_t own_rank = segment_hits > 0 && segment_hits < (double)k ? (int64_t)std::ceil(segment_hits) : 0;
+        std::vector<float> own_keys;
+        own_keys.reserve((size_t)k);
         std::vector<float> coarse(coarse_keys ? 0 : (size_t)nlist);
         std::vector<std::pair<float, int64_t>> frontier;  // min-heap on coarse key: lists not yet walked
         frontier.reserve((size_t)nlist);
@@ -211,9 +216,23 @@ extern "C" int32_t quiver_ivf_walk_scan(const quiver_faiss_index* index, int32_t
             for (int64_t p = 0; p < planned; p++) planned_rows += (int64_t)invlists->list_size(first[(size_t)p].second);
             const double needed = share * (double)planned_rows;
             std::make_heap(frontier.begin(), frontier.end(), farther);
-            // Expected rows, in the lists not walked yet, better than the current k-th key.
+            // Expected rows, in the lists not walked yet, better than the current k-th key, or
+            // than this segment's ceil(segment_hits)-th key when that is nearer: the final top k
+            // holds about segment_hits of this segment's rows, so the final k-th is about there.
+            // (Walked first, a segment would otherwise count against its own k-th hit where it
+            // contributes an eighth of the k, and walk far past what the recall needs.)
             auto misses = [&]() -> double {
-                const double r = heap.keys[0];
+                double r = heap.keys[0];
+                if (own_rank > 0 && own_rank < heap.size) {
+                    own_keys.clear();
+                    for (int64_t i = 0; i < heap.size; i++) {
+                        if ((heap.locs[i] >> 32) == (loc_base >> 32)) own_keys.push_back(heap.keys[i]);
+                    }
+                    if ((int64_t)own_keys.size() >= own_rank) {
+                        std::nth_element(own_keys.begin(), own_keys.begin() + (own_rank - 1), own_keys.end());
+                        r = std::min(r, (double)own_keys[(size_t)(own_rank - 1)]);
+                    }
+                }
                 double total = 0;
                 for (const auto& [key, list] : frontier) {
                     const size_t n = invlists->list_size(list);

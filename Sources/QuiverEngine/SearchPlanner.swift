@@ -134,6 +134,9 @@ struct SearchPlanner {
         /// Passing rows over published rows of the segment.
         var share: Double
         var missBudget: Double
+        /// The segment's expected share of the k hits: its walk measures the lists left against
+        /// its ⌈hits⌉-th hit, about where the final k-th will be.
+        var hits: Double
     }
 
     let view: CollectionView
@@ -201,7 +204,7 @@ struct SearchPlanner {
                 let hits = Double(min(k, passingTotal)) * Double(passing) / Double(max(1, passingTotal))
                 walk = Walk(
                     listsMin: min(listsMin, nprobe), listsPlanned: nprobe, share: Double(passing) / Double(segment.rows),
-                    missBudget: settings.walkMissMargin * max(0, 1 - wanted) * hits)
+                    missBudget: settings.walkMissMargin * max(0, 1 - wanted) * hits, hits: hits)
             }
             var recall = calibration.recall(depth: depth, nprobe: nprobe)
             var fewer = 0.0
@@ -386,7 +389,7 @@ struct SearchPlanner {
                     let walked = try rows.index.walkScan(
                         labels: rows.labels, excluded: scan.excluded, locationBase: base, listsMin: walk.listsMin,
                         listsPlanned: walk.listsPlanned, share: walk.share, missBudget: walk.missBudget,
-                        coarseKeys: coarseKeys[rows.generation],
+                        segmentHits: walk.hits, coarseKeys: coarseKeys[rows.generation],
                         fewerQueries: fewer(scan.fewerShare), into: &accumulator)
                     listsWalked[position] = walked.reduce(0, +)
                     continue

@@ -105,16 +105,18 @@ public final class IVFIndex: @unchecked Sendable {
     /// A filtered scan of this segment into `accumulator` that walks each query's lists nearest
     /// first and stops once it has probed `listsMin` lists, lists holding as many rows outside
     /// `excluded` as `share` of the rows of its first `listsPlanned` lists, and the lists left
-    /// are expected to hold at most `missBudget` passing rows better than its current k-th hit
-    /// (`quiver_ivf_walk_scan`). Needs no assignment: it orders all lists itself. Returns the
-    /// lists each query probed.
+    /// are expected to hold at most `missBudget` passing rows better than its current k-th hit,
+    /// or than this segment's ⌈`segmentHits`⌉-th hit when that is nearer (the segment's expected
+    /// share of the final k; `quiver_ivf_walk_scan`). Needs no assignment: it orders all lists
+    /// itself. Returns the lists each query probed.
     /// `coarseKeys`: `coarseKeys(queries:innerProduct:)` of the accumulator's queries from an
     /// index with the same centroids (the template), shared by the segments walked; `nil`
     /// computes them here. `fewerQueries` (positions) use one list less for `listsMin` and
     /// `listsPlanned`.
     public func walkScan(
         labels: [RecordID], excluded: RowBitmap?, locationBase: Int64, listsMin: Int, listsPlanned: Int, share: Double,
-        missBudget: Double, coarseKeys: [Float]?, fewerQueries: [Int] = [], into accumulator: inout TopKAccumulator
+        missBudget: Double, segmentHits: Double = 0, coarseKeys: [Float]?, fewerQueries: [Int] = [],
+        into accumulator: inout TopKAccumulator
     ) throws(QuiverError) -> [Int] {
         precondition(labels.count >= count)
         precondition(coarseKeys.map { $0.count == accumulator.queryCount * nlist } ?? true)
@@ -127,7 +129,7 @@ public final class IVFIndex: @unchecked Sendable {
                     quiver_ivf_walk_scan(
                         handle, heaps.metric, heaps.queries, heaps.queryCount, coarseKeys, labels, locationBase, excluded,
                         fewer.isEmpty ? nil : fewer, Int64(listsMin),
-                        Int64(listsPlanned), share, missBudget, heaps.k, heaps.keys, heaps.labels, heaps.locations, heaps.sizes,
+                        Int64(listsPlanned), share, missBudget, segmentHits, heaps.k, heaps.keys, heaps.labels, heaps.locations, heaps.sizes,
                         &walked, message, messageCapacity)
                 }
             }

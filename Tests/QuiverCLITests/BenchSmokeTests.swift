@@ -35,7 +35,7 @@ import Testing
         let exit = try await bench.waitForExit(timeout: .seconds(600))
         let text = bench.stdout
         #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
-        for line in ["vectors/s while indexing", "the index worker was busy", "raw FAISS IndexIVFFlat", "shared quantizer:",
+        for line in ["vectors/s while indexing", "the index worker was busy", "raw FAISS IVF (flat codes)", "shared quantizer:",
                      "nprobe sweep", "restart: 20000 rows ready", "resident / raw vector bytes"] {
             #expect(text.contains(line), "missing \(line)")
         }

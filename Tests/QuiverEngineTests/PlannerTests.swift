@@ -165,7 +165,7 @@ import Testing
                 if choice.fewerShare > 0 { line += " fewer=" + String(format: "%.3f", choice.fewerShare) }
                 if let walk = choice.walk {
                     line += " walk=\(walk.listsMin)-\(walk.listsPlanned) share=" + String(format: "%.4f", walk.share)
-                        + " misses=" + String(format: "%.3f", walk.missBudget)
+                        + " misses=" + String(format: "%.3f", walk.missBudget) + " hits=" + String(format: "%.2f", walk.hits)
                 }
                 return line
             }.joined(separator: "\n")

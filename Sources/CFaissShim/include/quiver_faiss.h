@@ -156,8 +156,10 @@ int32_t quiver_ivf_scan(
  * not a fixed prefix) and stops once it has probed at least `min_lists` lists, lists holding as
  * many rows whose bit is clear in `excluded` (the rows the filter passes) as `share` of the rows
  * of its first `planned_lists` lists, and the lists left are expected to hold at most
- * `miss_budget` passing rows better than the query's current k-th hit (ivf_walk.cpp has the
- * model). Into a top-k accumulator as quiver_ivf_scan; walked[q] is the lists query q probed.
+ * `miss_budget` passing rows better than the query's current k-th hit, or than this segment's
+ * ceil(`segment_hits`)-th best hit when that is nearer (the segment's expected share of the final
+ * k; ivf_walk.cpp has the model). Into a top-k accumulator as quiver_ivf_scan; walked[q] is the
+ * lists query q probed.
  * `coarse_keys` (nq × nlist, from quiver_ivf_coarse_keys with the same centroids) saves computing
  * them per segment; NULL computes them. A query q with fewer[q] set (fewer may be NULL) uses one
  * list less for both `min_lists` and `planned_lists`. */
@@ -165,8 +167,8 @@ int32_t quiver_ivf_walk_scan(
     const quiver_faiss_index* index, int32_t metric, const float* queries, int64_t nq,
     const float* coarse_keys, const uint64_t* labels, int64_t loc_base, const uint64_t* excluded,
     const uint8_t* fewer, int64_t min_lists, int64_t planned_lists, double share, double miss_budget,
-    int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes, int64_t* walked,
-    char* err, size_t err_len);
+    double segment_hits, int64_t k, float* keys, uint64_t* out_labels, int64_t* locs, int64_t* sizes,
+    int64_t* walked, char* err, size_t err_len);
 
 /* keys[q*nlist + l]: query q's squared L2 distance to centroid l, or minus its inner product
  * (smaller is nearer), for every list; IVF indexes with a flat quantizer. */
