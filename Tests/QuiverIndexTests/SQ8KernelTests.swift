@@ -87,4 +87,43 @@ import Testing
             }
         }
     }
+
+    /// Rows set in `excluded` (deleted, or failing a filter) never come back from an sq8 scan, and
+    /// the rest is what FAISS's own search returns over the complementary selector.
+    @Test(arguments: [false, true])
+    func excludedRowsStayOutOfTheScan(innerProduct: Bool) throws {
+        let d = 24
+        let data = ClusteredDataset(dimension: d, clusters: 12, seed: 9)
+        let base = data.points(count: 2_000, stream: 0)
+        let queries = data.points(count: 30, stream: 1)
+        let template = try IVFIndex.train(
+            innerProduct: innerProduct, dimension: d, nlist: 16, codes: .sq8, spherical: false, vectors: base, iterations: 8, seed: 5)
+        let segment = try template.emptyClone()
+        try base.withUnsafeBufferPointer { try segment.add($0, ids: (0..<2_000).map(Int64.init)) }
+        var random = SeededRandom(seed: 11)
+        var excluded = RowBitmap(count: 2_000)
+        var selected = RowBitmap(count: 2_000)
+        for row in 0..<2_000 {
+            if random.next() % 3 == 0 { excluded.insert(row) } else { selected.insert(row) }
+        }
+        let k = 15
+        let nprobe = 6
+        let assignment = try template.assign(queries: queries, nprobe: nprobe)
+        var accumulator = TopKAccumulator(queries: queries, dimension: d, k: k, innerProduct: innerProduct)
+        try segment.scan(
+            assignment: assignment, labels: (0..<2_000).map { RecordID(UInt64($0)) }, excluded: excluded, locationBase: 0,
+            into: &accumulator)
+        let ours = accumulator.finish()
+        let theirs = try segment.searchFAISS(queries, k: k, nprobe: nprobe, selected: selected.words)
+        for q in 0..<(queries.count / d) {
+            #expect(ours[q].allSatisfy { !excluded.contains(Int($0.label.rawValue)) }, "query \(q) returned an excluded row")
+            let want = Set((0..<k).map { theirs.labels[q * k + $0] })
+            #expect(ours[q].count == k && !want.contains(-1))
+            // The same rows, except where two scores at the k-th place are equal to rounding.
+            let last = theirs.distances[q * k + k - 1]
+            for hit in ours[q] where !want.contains(Int64(hit.label.rawValue)) {
+                #expect(abs(hit.score - last) <= 1e-4 * max(1, abs(last)), "query \(q): row \(hit.label) is not in FAISS's top \(k)")
+            }
+        }
+    }
 }
