@@ -48,6 +48,19 @@ import Testing
         }
     }
 
+    /// A template with sq8 codes over 16 lists, trained on `base`, and a segment holding `base`
+    /// (local ids 0…n−1).
+    static func sq8Segment(
+        _ base: [Float], dimension d: Int, innerProduct: Bool, seed: Int
+    ) throws -> (template: IVFIndex, segment: IVFIndex) {
+        let template = try IVFIndex.train(
+            innerProduct: innerProduct, dimension: d, nlist: 16, codes: .sq8, spherical: false, vectors: base, iterations: 8,
+            seed: seed)
+        let segment = try template.emptyClone()
+        try base.withUnsafeBufferPointer { try segment.add($0, ids: (0..<Int64(base.count / d)).map { $0 }) }
+        return (template, segment)
+    }
+
     /// Quiver's scan of sq8 lists returns what FAISS's own IVF search of the same index returns:
     /// the same ids, in the same order except among scores equal to rounding, and the same scores.
     @Test(arguments: [7, 32, 129])
@@ -56,11 +69,7 @@ import Testing
         let base = data.points(count: 3_000, stream: 0)
         let queries = data.points(count: 40, stream: 1)
         for innerProduct in [false, true] {
-            let template = try IVFIndex.train(
-                innerProduct: innerProduct, dimension: d, nlist: 16, codes: .sq8, spherical: false, vectors: base, iterations: 8,
-                seed: 3)
-            let segment = try template.emptyClone()
-            try base.withUnsafeBufferPointer { try segment.add($0, ids: (0..<3_000).map(Int64.init)) }
+            let (template, segment) = try Self.sq8Segment(base, dimension: d, innerProduct: innerProduct, seed: 3)
             let k = 20
             let nprobe = 5
             let assignment = try template.assign(queries: queries, nprobe: nprobe)
@@ -96,10 +105,7 @@ import Testing
         let data = ClusteredDataset(dimension: d, clusters: 12, seed: 9)
         let base = data.points(count: 2_000, stream: 0)
         let queries = data.points(count: 30, stream: 1)
-        let template = try IVFIndex.train(
-            innerProduct: innerProduct, dimension: d, nlist: 16, codes: .sq8, spherical: false, vectors: base, iterations: 8, seed: 5)
-        let segment = try template.emptyClone()
-        try base.withUnsafeBufferPointer { try segment.add($0, ids: (0..<2_000).map(Int64.init)) }
+        let (template, segment) = try Self.sq8Segment(base, dimension: d, innerProduct: innerProduct, seed: 5)
         var random = SeededRandom(seed: 11)
         var excluded = RowBitmap(count: 2_000)
         var selected = RowBitmap(count: 2_000)
