@@ -114,6 +114,10 @@ struct SearchPlanner {
         /// `ivf` with a calibration: the share of queries that probe `nprobe − 1` lists (a walk:
         /// aim one list lower).
         var fewerShare: Double = 0
+        /// `ivf`: the lists whose rows the choice against `exact-rows` counts as its cost. A walk
+        /// plans fewer lists than it reads (its stop rule walks on), so it counts the lists the
+        /// recall needs without that rule; `nil`: `nprobe`.
+        var costNprobe: Int?
     }
 
     /// A filtered scan's lists per query, walked nearest first over all of the segment's lists:
@@ -179,19 +183,34 @@ struct SearchPlanner {
             case .recall:
                 wanted = target!
             }
-            // The fewest lists that reach it at `depth`. (A sample cannot promise every
-            // neighbour of every query: a target of 1 probes every list.)
+            let depth = max(1, Double(k) * Double(segment.live) / Double(passingTotal))
+            // A sample cannot promise every neighbour of every query: a target of 1 probes every
+            // list, and scans rather than walks.
+            let walking =
+                segment.passing != nil && passing < segment.live && !(given == 0 && wanted >= 1)
+                && max(given, calibration.nprobe(depth: depth, recall: wanted)) < nlist
+            // The recall expected at `depth` probing n lists: for a walk, with what its stop rule
+            // adds (the miss budget per hit `walkMissMargin × (1 − wanted)`; the walk tables
+            // measured what that per-query guard adds, and the lists count on `walkLift` of it).
+            let budget = settings.walkMissMargin * max(0, 1 - wanted)
+            func expected(at depth: Double, _ n: Int) -> Double {
+                guard walking else { return calibration.recall(depth: depth, nprobe: n) }
+                return calibration.walkRecall(depth: depth, nprobe: n, budget: budget, lift: settings.walkLift)
+            }
+            // The fewest lists that reach it at `depth`.
             func lists(at depth: Double) -> Int {
                 if given == 0, wanted >= 1 { return nlist }
-                return max(given, calibration.nprobe(depth: depth, recall: wanted))
+                let fewest =
+                    walking
+                    ? calibration.walkNprobe(depth: depth, recall: wanted, budget: budget, lift: settings.walkLift)
+                    : calibration.nprobe(depth: depth, recall: wanted)
+                return max(given, fewest)
             }
-            let depth = max(1, Double(k) * Double(segment.live) / Double(passingTotal))
             // Never lists expected to hold fewer than twice the rows searched for: a large k at a
             // small nprobe otherwise left most queries short of k hits and searched them again
             // exactly (k = 1,000 at nprobe 1 over 200,000 rows: 9 QPS).
             // A walk needs no such floor: it goes on until it holds k hits.
             let calibrated = min(nlist, lists(at: depth))
-            let walking = segment.passing != nil && passing < segment.live && calibrated < nlist
             let rowsEnough =
                 walking ? 0 : Int((2 * depth * Double(nlist) / Double(max(1, segment.live))).rounded(.up))
             let nprobe = min(nlist, max(calibrated, rowsEnough))
@@ -204,22 +223,23 @@ struct SearchPlanner {
                 let hits = Double(min(k, passingTotal)) * Double(passing) / Double(max(1, passingTotal))
                 walk = Walk(
                     listsMin: min(listsMin, nprobe), listsPlanned: nprobe, share: Double(passing) / Double(segment.rows),
-                    missBudget: settings.walkMissMargin * max(0, 1 - wanted) * hits, hits: hits)
+                    missBudget: budget * hits, hits: hits)
             }
-            var recall = calibration.recall(depth: depth, nprobe: nprobe)
+            var recall = expected(at: depth, nprobe)
             var fewer = 0.0
             if nprobe > max(given, rowsEnough, 1), nprobe < nlist {
                 // A whole list more can overshoot the recall wanted by far (20,000 rows, k = 10:
                 // 0.83 at one list, 0.96 at two): a share of the queries probes one list fewer
                 // (a walk: aims one list lower), so that the expected recall over queries is what
                 // was asked.
-                let below = calibration.recall(depth: depth, nprobe: nprobe - 1)
+                let below = expected(at: depth, nprobe - 1)
                 if recall > below, wanted < recall {
                     fewer = min(1, max(0, (recall - wanted) / (recall - below)))
                     recall = fewer * below + (1 - fewer) * recall
                 }
             }
-            return Choice(strategy: .ivf, nprobe: nprobe, expectedRecall: recall, walk: walk, fewerShare: fewer)
+            let cost = walking ? min(nlist, max(nprobe, given, calibration.nprobe(depth: depth, recall: wanted))) : nil
+            return Choice(strategy: .ivf, nprobe: nprobe, expectedRecall: recall, walk: walk, fewerShare: fewer, costNprobe: cost)
         }
         func choice(_ segment: SegmentFacts, target: Double?) -> Choice {
             let passing = segment.passing ?? segment.live
@@ -233,7 +253,7 @@ struct SearchPlanner {
             case .indexed(let nlist, _):
                 let ivf = probe(segment, nlist: nlist, target: target)
                 guard segment.passing != nil else { return ivf }
-                let ivfCost = Double(segment.rows) * Double(ivf.nprobe!) / Double(nlist)
+                let ivfCost = Double(segment.rows) * Double(ivf.costNprobe ?? ivf.nprobe!) / Double(nlist)
                 return Double(passing) * settings.gatherCost <= ivfCost ? Choice(strategy: .exactRows) : ivf
             }
         }

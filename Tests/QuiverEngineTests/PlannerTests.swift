@@ -59,18 +59,42 @@ import Testing
             }
             var depths: [Int] = []
             var recall: [[Int]] = []
+            // `walk=BUDGET depth=D R1 R2 …` lines: the walk tables, budget by budget, each
+            // listing the same depths as the plain curve.
+            var walkBudgets: [Double] = []
+            var walkRecall: [[[Int]]] = []
             for line in lines.dropFirst() {
-                let words = line.split(separator: " ")
+                var words = line.split(separator: " ")[...]
+                var budget: Double?
+                if let first = words.first, first.hasPrefix("walk=") {
+                    guard let value = Double(first.dropFirst(5)) else { throw CaseError.malformed(line) }
+                    budget = value
+                    words = words.dropFirst()
+                }
                 guard let depth = words.first.flatMap({ $0.hasPrefix("depth=") ? Int($0.dropFirst(6)) : nil }) else {
                     throw CaseError.malformed(line)
                 }
-                depths.append(depth)
-                recall.append(try words.dropFirst().map { (word) throws -> Int in
+                let row = try words.dropFirst().map { (word) throws -> Int in
                     guard let value = Int(word) else { throw CaseError.malformed(line) }
                     return value
-                })
+                }
+                guard let budget else {
+                    depths.append(depth)
+                    recall.append(row)
+                    continue
+                }
+                if walkBudgets.last != budget {
+                    walkBudgets.append(budget)
+                    walkRecall.append([])
+                }
+                guard depths.indices.contains(walkRecall[walkRecall.count - 1].count),
+                    depths[walkRecall[walkRecall.count - 1].count] == depth
+                else { throw CaseError.malformed(line) }
+                walkRecall[walkRecall.count - 1].append(row)
             }
-            let calibration = RecallCalibration(queries: 100, depths: depths, nprobes: nprobes, recall: recall)
+            let calibration = RecallCalibration(
+                queries: 100, depths: depths, nprobes: nprobes, recall: recall, walkBudgets: walkBudgets.isEmpty ? nil : walkBudgets,
+                walkRecall: walkRecall.isEmpty ? nil : walkRecall)
             guard calibration.isValid else { throw CaseError.malformed(first) }
             found[String(words[1])] = calibration
         }
@@ -122,7 +146,8 @@ import Testing
         let defaults = PlannerSettings()
         request.settings = PlannerSettings(
             gatherCost: try real("gather") ?? defaults.gatherCost, exactRowsShareMax: try real("share") ?? defaults.exactRowsShareMax,
-            passingPerHitMin: try number("perhit", options, line: first) ?? defaults.passingPerHitMin)
+            passingPerHitMin: try number("perhit", options, line: first) ?? defaults.passingPerHitMin,
+            walkLift: try real("lift") ?? defaults.walkLift)
         var segments: [SearchPlanner.SegmentFacts] = []
         for line in input.dropFirst() {
             let words = line.split(separator: " ")
