@@ -38,14 +38,12 @@ extension RecallCalibration {
         var rank = [Int](repeating: 0, count: nlist)
         let grid = nprobeGrid(nlist: nlist)
         let budgets = walkBudgetGrid
-        // Per budget, depth and nprobe: neighbours a walk from that nprobe finds (`walkRecall`).
-        var walkFound = [[[Int]]](
-            repeating: [[Int]](repeating: [Int](repeating: 0, count: grid.count), count: depths.count), count: budgets.count)
-        var neighbourRanks: [Int] = []
-        // Per depth and nprobe, for one query: neighbours among its first `depth` whose lists
-        // rank below the nprobe, and neighbours (in distance order) up to the depth-th such one.
-        var inside = [[Int]](repeating: [Int](repeating: 0, count: grid.count), count: depths.count)
-        var reach = inside
+        // Per budget, depth and nprobe (flat, in that order): neighbours a walk from that nprobe
+        // finds (`walkRecall`).
+        var walkFound = [Int64](repeating: 0, count: budgets.count * depths.count * grid.count)
+        let depthsC = depths.map { Int32($0) }
+        let gridC = grid.map { Int32($0) }
+        var neighbourRanks: [Int32] = []
         // Chunks bound the coarse order's memory (queries × nlist) for large nlist.
         for start in stride(from: 0, to: count, by: 64) {
             if shouldStop() { throw QuiverError.closed }
@@ -73,10 +71,10 @@ extension RecallCalibration {
                     for row in found.prefix(depth) { histogram[d][rank[Int(rowLists[row])]] += 1 }
                     neighbours[d] += min(depth, found.count)
                 }
-                neighbourRanks = found.map { rank[Int(rowLists[$0])] }
-                measureWalks(
-                    ranks: neighbourRanks, depths: depths, grid: grid, budgets: budgets, inside: &inside, reach: &reach,
-                    found: &walkFound)
+                neighbourRanks = found.map { Int32(rank[Int(rowLists[$0])]) }
+                quiver_calibration_walks(
+                    neighbourRanks, Int64(neighbourRanks.count), depthsC, Int64(depths.count), gridC, Int64(grid.count), budgets,
+                    Int64(budgets.count), &walkFound)
             }
             guard !flatCodes else { continue }
             var scanned = TopKAccumulator(queries: queries, dimension: dimension, k: depthMax + 1, innerProduct: innerProduct)
@@ -102,65 +100,16 @@ extension RecallCalibration {
         // b × D: where the neighbours measured end before that (and are not the whole segment),
         // the table keeps the curve without the walk, which errs low.
         let measured = min(depthMax, rows - 1)
-        let walkTables = zip(budgets, walkFound).map { budget, perDepth in
+        let walkTables = budgets.indices.map { b in
             depths.indices.map { d in
-                guard measured == rows - 1 || Double(depths[d]) * (1 + budget) <= Double(measured) else { return table[d] }
-                return perDepth[d].map { Int((Double($0) / Double(max(1, neighbours[d])) * kept[d] * 10_000).rounded(.down)) }
+                guard measured == rows - 1 || Double(depths[d]) * (1 + budgets[b]) <= Double(measured) else { return table[d] }
+                let start = (b * depths.count + d) * grid.count
+                return walkFound[start..<(start + grid.count)].map {
+                    Int((Double($0) / Double(max(1, neighbours[d])) * kept[d] * 10_000).rounded(.down))
+                }
             }
         }
         return RecallCalibration(
             queries: count, depths: depths, nprobes: grid, recall: table, walkBudgets: budgets, walkRecall: walkTables)
-    }
-
-    /// Adds one query's walks to `found`: for every depth D, budget b and starting nprobe, the
-    /// walk checks at each nprobe of the grid from there whether the lists left hold at most
-    /// b × D of the rows better than its D-th hit (counted exactly from the query's neighbours,
-    /// where the walk itself estimates them) and stops at the first that does; it finds the
-    /// neighbours among the first D whose lists rank below where it stopped.
-    ///
-    /// - Parameters:
-    ///   - ranks: the rank, in the query's coarse order, of each exact neighbour's list, nearest
-    ///     neighbour first.
-    ///   - inside, reach: scratch, depths × grid.
-    private static func measureWalks(
-        ranks: [Int], depths: [Int], grid: [Int], budgets: [Double], inside: inout [[Int]], reach: inout [[Int]],
-        found: inout [[[Int]]]
-    ) {
-        // One pass over the neighbours per nprobe: where each depth's D-th probed neighbour
-        // falls (the walk's D-th hit), and how many of the first D are probed.
-        for (g, nprobe) in grid.enumerated() {
-            var probed = 0
-            var nextInside = 0
-            var nextReach = 0
-            for (position, rank) in ranks.enumerated() {
-                if rank < nprobe {
-                    probed += 1
-                    while nextReach < depths.count, depths[nextReach] == probed {
-                        reach[nextReach][g] = position + 1
-                        nextReach += 1
-                    }
-                }
-                while nextInside < depths.count, depths[nextInside] == position + 1 {
-                    inside[nextInside][g] = probed
-                    nextInside += 1
-                }
-                if nextInside == depths.count, nextReach == depths.count { break }
-            }
-            for d in nextInside..<depths.count { inside[d][g] = probed }
-            // Fewer than D neighbours probed: the walk's D-th hit is beyond the neighbours
-            // measured, and the walk goes on.
-            for d in nextReach..<depths.count { reach[d][g] = Int.max }
-        }
-        for (b, budget) in budgets.enumerated() {
-            for (d, depth) in depths.enumerated() {
-                let allowed = budget * Double(depth)
-                var stop = grid.count - 1  // every list: nothing is left
-                for g in stride(from: grid.count - 1, through: 0, by: -1) {
-                    let better = reach[d][g] == Int.max ? Double.infinity : Double(reach[d][g] - depth)
-                    if g == grid.count - 1 || better <= allowed { stop = g }
-                    found[b][d][g] += inside[d][stop]
-                }
-            }
-        }
     }
 }

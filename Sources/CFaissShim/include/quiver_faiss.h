@@ -225,6 +225,20 @@ int32_t quiver_faiss_deserialize(
 
 void quiver_buffer_free(uint8_t* data);
 
+/* ---- recall calibration ----------------------------------------------------------------- */
+
+/* Adds one calibration query's replayed walks to `found` (budgets × depths × grid, row-major):
+ * for every depth D, budget b and starting grid index, the walk checks at each grid nprobe from
+ * there whether the lists not probed hold at most b·D of the neighbours nearer than its D-th
+ * probed one, stops at the first that does (the last grid index, every list, always does), and
+ * finds the neighbours among the first D whose lists rank below where it stopped. `ranks`: the
+ * rank of each exact neighbour's list in the query's coarse order, nearest neighbour first (m of
+ * them). Here rather than in Swift because it runs 500 times per segment built, and a debug
+ * build's Swift loop over nested arrays cost seconds per segment. */
+void quiver_calibration_walks(const int32_t* ranks, int64_t m, const int32_t* depths, int64_t depth_count,
+                              const int32_t* grid, int64_t grid_count, const double* budgets, int64_t budget_count,
+                              int64_t* found);
+
 /* CRC-32C (Castagnoli) of n bytes, continuing from `crc` (start with 0). */
 uint32_t quiver_crc32c(uint32_t crc, const uint8_t* data, size_t n);
 
