@@ -119,9 +119,6 @@ public struct RecallCalibration: Sendable, Hashable, Codable {
         fewest(target) { recall(depth: depth, nprobe: $0) }
     }
 
-    /// Whether the walk tables were measured.
-    public var hasWalkTables: Bool { walkBudgets != nil && walkRecall != nil }
-
     /// The expected recall@`depth` of a walk that starts its stop checks at `nprobe` lists with
     /// a miss budget of `budget` per hit (see `walkRecall`), interpolated in log(budget) between
     /// measured budgets and held at the first and last; `recall(depth:nprobe:)` without tables.

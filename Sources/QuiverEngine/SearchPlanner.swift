@@ -184,11 +184,12 @@ struct SearchPlanner {
                 wanted = target!
             }
             let depth = max(1, Double(k) * Double(segment.live) / Double(passingTotal))
+            // The lists the plain curve asks for at `depth`.
+            let plainLists = min(nlist, max(given, calibration.nprobe(depth: depth, recall: wanted)))
             // A sample cannot promise every neighbour of every query: a target of 1 probes every
             // list, and scans rather than walks.
             let walking =
-                segment.passing != nil && passing < segment.live && !(given == 0 && wanted >= 1)
-                && max(given, calibration.nprobe(depth: depth, recall: wanted)) < nlist
+                segment.passing != nil && passing < segment.live && !(given == 0 && wanted >= 1) && plainLists < nlist
             // The recall expected at `depth` probing n lists: for a walk, with what its stop rule
             // adds (the miss budget per hit `walkMissMargin × (1 − wanted)`; the walk tables
             // measured what that per-query guard adds, and the lists count on `walkLift` of it).
@@ -238,7 +239,7 @@ struct SearchPlanner {
                     recall = fewer * below + (1 - fewer) * recall
                 }
             }
-            let cost = walking ? min(nlist, max(nprobe, given, calibration.nprobe(depth: depth, recall: wanted))) : nil
+            let cost = walking ? max(nprobe, plainLists) : nil
             return Choice(strategy: .ivf, nprobe: nprobe, expectedRecall: recall, walk: walk, fewerShare: fewer, costNprobe: cost)
         }
         func choice(_ segment: SegmentFacts, target: Double?) -> Choice {

@@ -43,7 +43,6 @@ extension RecallCalibration {
         var walkFound = [Int64](repeating: 0, count: budgets.count * depths.count * grid.count)
         let depthsC = depths.map { Int32($0) }
         let gridC = grid.map { Int32($0) }
-        var neighbourRanks: [Int32] = []
         // Chunks bound the coarse order's memory (queries × nlist) for large nlist.
         for start in stride(from: 0, to: count, by: 64) {
             if shouldStop() { throw QuiverError.closed }
@@ -71,7 +70,7 @@ extension RecallCalibration {
                     for row in found.prefix(depth) { histogram[d][rank[Int(rowLists[row])]] += 1 }
                     neighbours[d] += min(depth, found.count)
                 }
-                neighbourRanks = found.map { Int32(rank[Int(rowLists[$0])]) }
+                let neighbourRanks = found.map { Int32(rank[Int(rowLists[$0])]) }
                 quiver_calibration_walks(
                     neighbourRanks, Int64(neighbourRanks.count), depthsC, Int64(depths.count), gridC, Int64(grid.count), budgets,
                     Int64(budgets.count), &walkFound)

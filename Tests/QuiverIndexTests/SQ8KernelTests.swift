@@ -61,6 +61,19 @@ import Testing
         return (template, segment)
     }
 
+    /// Quiver's scan of `segment` (labels: the local rows, 0..<rows) at `nprobe`.
+    static func scan(
+        template: IVFIndex, segment: IVFIndex, queries: [Float], dimension d: Int, innerProduct: Bool, k: Int, nprobe: Int,
+        rows: Int, excluded: RowBitmap?
+    ) throws -> [[TopKAccumulator.Hit]] {
+        let assignment = try template.assign(queries: queries, nprobe: nprobe)
+        var accumulator = TopKAccumulator(queries: queries, dimension: d, k: k, innerProduct: innerProduct)
+        try segment.scan(
+            assignment: assignment, labels: (0..<rows).map { RecordID(UInt64($0)) }, excluded: excluded, locationBase: 0,
+            into: &accumulator)
+        return accumulator.finish()
+    }
+
     /// Quiver's scan of sq8 lists returns what FAISS's own IVF search of the same index returns:
     /// the same ids, in the same order except among scores equal to rounding, and the same scores.
     @Test(arguments: [7, 32, 129])
@@ -72,12 +85,9 @@ import Testing
             let (template, segment) = try Self.sq8Segment(base, dimension: d, innerProduct: innerProduct, seed: 3)
             let k = 20
             let nprobe = 5
-            let assignment = try template.assign(queries: queries, nprobe: nprobe)
-            var accumulator = TopKAccumulator(queries: queries, dimension: d, k: k, innerProduct: innerProduct)
-            try segment.scan(
-                assignment: assignment, labels: (0..<3_000).map { RecordID(UInt64($0)) }, excluded: nil, locationBase: 0,
-                into: &accumulator)
-            let ours = accumulator.finish()
+            let ours = try Self.scan(
+                template: template, segment: segment, queries: queries, dimension: d, innerProduct: innerProduct, k: k,
+                nprobe: nprobe, rows: 3_000, excluded: nil)
             let theirs = try segment.searchFAISS(queries, k: k, nprobe: nprobe)
             for q in 0..<(queries.count / d) {
                 #expect(ours[q].count == k)
@@ -114,12 +124,9 @@ import Testing
         }
         let k = 15
         let nprobe = 6
-        let assignment = try template.assign(queries: queries, nprobe: nprobe)
-        var accumulator = TopKAccumulator(queries: queries, dimension: d, k: k, innerProduct: innerProduct)
-        try segment.scan(
-            assignment: assignment, labels: (0..<2_000).map { RecordID(UInt64($0)) }, excluded: excluded, locationBase: 0,
-            into: &accumulator)
-        let ours = accumulator.finish()
+        let ours = try Self.scan(
+            template: template, segment: segment, queries: queries, dimension: d, innerProduct: innerProduct, k: k,
+            nprobe: nprobe, rows: 2_000, excluded: excluded)
         let theirs = try segment.searchFAISS(queries, k: k, nprobe: nprobe, selected: selected.words)
         for q in 0..<(queries.count / d) {
             #expect(ours[q].allSatisfy { !excluded.contains(Int($0.label.rawValue)) }, "query \(q) returned an excluded row")
