@@ -1,23 +1,22 @@
-import GRPCCore
 import QuiverCore
 import QuiverEngine
 import QuiverProto
 import Synchronization
 
-struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
+struct AdminService: Sendable {
     let database: Database
     let state: ServerState
     let calls: CallHandler
 
-    /// Answers without the call handler (no access-log line, no deadline bridging) so that a
-    /// load balancer's frequent checks stay cheap; the call is still counted.
-    func health(request: Quiver_V1_HealthRequest, context: ServerContext) async throws -> Quiver_V1_HealthResponse {
-        CallMetrics.count(context.descriptor.method, code: "ok")
+    /// Answered on the event loop without the call handler (no task, no access-log line) so that
+    /// a load balancer's frequent checks stay cheap; the call is still counted.
+    func health(_ request: Quiver_V1_HealthRequest) -> Quiver_V1_HealthResponse {
+        CallMetrics.count("Health", code: "ok")
         return .with { $0.status = state.isServing ? .serving : .notServing }
     }
 
-    func stats(request: Quiver_V1_StatsRequest, context: ServerContext) async throws -> Quiver_V1_StatsResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+    func stats(_ request: Quiver_V1_StatsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_StatsResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             let collections = try database.listCollections()
             let statistics = database.statistics
             let diskBytes = database.diskBytes
@@ -46,8 +45,8 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
         }
     }
 
-    func listSegments(request: Quiver_V1_ListSegmentsRequest, context: ServerContext) async throws -> Quiver_V1_ListSegmentsResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+    func listSegments(_ request: Quiver_V1_ListSegmentsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_ListSegmentsResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             let info = try database.describeCollection(request.collection)
             return .with {
                 $0.segments = info.segments.map(Quiver_V1_SegmentInfo.init)
@@ -56,24 +55,24 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
         }
     }
 
-    func showSegment(request: Quiver_V1_ShowSegmentRequest, context: ServerContext) async throws -> Quiver_V1_ShowSegmentResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+    func showSegment(_ request: Quiver_V1_ShowSegmentRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_ShowSegmentResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             let health = try await database.segmentHealth(
                 request.collection, segment: SegmentID(request.segment), checkRecall: Int(request.checkRecall))
             return Quiver_V1_ShowSegmentResponse(health)
         }
     }
 
-    func sealSegments(request: Quiver_V1_SegmentsRequest, context: ServerContext) async throws -> Quiver_V1_SegmentsResponse {
-        try await segmentsCall(request, context) { () async throws(QuiverError) in try await database.seal(request.collection) }
+    func sealSegments(_ request: Quiver_V1_SegmentsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_SegmentsResponse {
+        try await segmentsCall(request, call) { () async throws(QuiverError) in try await database.seal(request.collection) }
     }
 
-    func compactSegments(request: Quiver_V1_SegmentsRequest, context: ServerContext) async throws -> Quiver_V1_SegmentsResponse {
-        try await segmentsCall(request, context) { () async throws(QuiverError) in try await database.compact(request.collection) }
+    func compactSegments(_ request: Quiver_V1_SegmentsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_SegmentsResponse {
+        try await segmentsCall(request, call) { () async throws(QuiverError) in try await database.compact(request.collection) }
     }
 
-    func rebuildSegment(request: Quiver_V1_SegmentsRequest, context: ServerContext) async throws -> Quiver_V1_SegmentsResponse {
-        try await segmentsCall(request, context) { () async throws(QuiverError) in
+    func rebuildSegment(_ request: Quiver_V1_SegmentsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_SegmentsResponse {
+        try await segmentsCall(request, call) { () async throws(QuiverError) in
             try await database.rebuild(request.collection, segment: SegmentID(request.segment))
         }
     }
@@ -81,9 +80,9 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
     /// Runs a segment operation, waits for the background work when asked, and replies with the
     /// collection's segments.
     private func segmentsCall(
-        _ request: Quiver_V1_SegmentsRequest, _ context: ServerContext, _ operation: @escaping @Sendable () async throws(QuiverError) -> Void
-    ) async throws -> Quiver_V1_SegmentsResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+        _ request: Quiver_V1_SegmentsRequest, _ call: CallInfo, _ operation: () async throws(QuiverError) -> Void
+    ) async throws(QuiverError) -> Quiver_V1_SegmentsResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             try await operation()
             if request.wait { try await database.waitForBackgroundWork() }
             let info = try database.describeCollection(request.collection)
@@ -94,8 +93,8 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
         }
     }
 
-    func backup(request: Quiver_V1_BackupRequest, context: ServerContext) async throws -> Quiver_V1_BackupResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+    func backup(_ request: Quiver_V1_BackupRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_BackupResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             let summary = try await database.backup(to: request.destination)
             return .with {
                 $0.path = summary.path
@@ -106,8 +105,9 @@ struct AdminService: Quiver_V1_AdminService.SimpleServiceProtocol {
         }
     }
 
-    func version(request: Quiver_V1_VersionRequest, context: ServerContext) async throws -> Quiver_V1_VersionResponse {
-        .with {
+    func version(_ request: Quiver_V1_VersionRequest) -> Quiver_V1_VersionResponse {
+        CallMetrics.count("Version", code: "ok")
+        return .with {
             $0.version = QuiverServer.version
             $0.protocol = "quiver.v1"
         }

@@ -1,16 +1,14 @@
-import GRPCCore
 import QuiverCore
 import QuiverEngine
 import QuiverProto
 import QuiverWire
-import Synchronization
 
-struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
+struct DataService: Sendable {
     let database: Database
     let calls: CallHandler
 
-    func upsert(request: Quiver_V1_UpsertRequest, context: ServerContext) async throws -> Quiver_V1_UpsertResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+    func upsert(_ request: Quiver_V1_UpsertRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_UpsertResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             let result = try await upsertBatch(request)
             return .with {
                 $0.inserted = UInt64(result.inserted)
@@ -22,30 +20,33 @@ struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
 
     /// Commits each message as its own batch, in order. The response to a batch is not awaited
     /// before the next message is read — the messages queue in the transport — but commits happen
-    /// one after another, so the committed batches are always a prefix of the stream.
-    func upsertStream(
-        request: RPCAsyncSequence<Quiver_V1_UpsertRequest, any Error>, context: ServerContext
-    ) async throws -> Quiver_V1_UpsertResponse {
-        let committed = Atomic<Int>(0)
-        do {
-            return try await calls.handle(context) { () async throws(QuiverError) in
+    /// one after another, so the committed batches are always a prefix of the stream. A failed
+    /// stream says how many batches it committed (`quiver-committed-batches`).
+    func upsertStream(_ requests: RequestStream, _ call: CallInfo) async -> StreamOutcome {
+        var committed = 0
+        do throws(QuiverError) {
+            let response = try await calls.handle(call) { () async throws(QuiverError) in
                 var response = Quiver_V1_UpsertResponse()
-                do {
-                    for try await message in request {
-                        let result = try await upsertBatch(message)
+                while true {
+                    switch await requests.next() {
+                    case .message(let bytes):
+                        let result = try await upsertBatch(try GRPCMethod.decode(Quiver_V1_UpsertRequest.self, bytes))
                         response.inserted += UInt64(result.inserted)
                         response.replaced += UInt64(result.replaced)
                         response.batches += 1
-                        committed.add(1, ordering: .relaxed)
+                        committed += 1
+                    case .end:
+                        return response
+                    case .stopped:
+                        throw QuiverError(.unavailable, .serverUnavailable, "the server is shutting down")
+                    case .failed(let error):
+                        throw error
                     }
-                } catch {
-                    throw WireError.streamFailure(error)
                 }
-                return response
             }
-        } catch var error as RPCError {
-            error.metadata.addString(String(committed.load(ordering: .relaxed)), forKey: "quiver-committed-batches")
-            throw error
+            return StreamOutcome(response: try GRPCMethod.encode(response))
+        } catch {
+            return StreamOutcome(error: error, trailers: [("quiver-committed-batches", String(committed))])
         }
     }
 
@@ -58,8 +59,8 @@ struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
         return try await database.upsert(request.collection, records)
     }
 
-    func delete(request: Quiver_V1_DeleteRequest, context: ServerContext) async throws -> Quiver_V1_DeleteResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+    func delete(_ request: Quiver_V1_DeleteRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_DeleteResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             let deleted: Int
             if request.filter.isEmpty {
                 deleted = try await database.delete(request.collection, ids: request.ids.map(RecordID.init(rawValue:)))
@@ -75,8 +76,8 @@ struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
         }
     }
 
-    func query(request: Quiver_V1_QueryRequest, context: ServerContext) async throws -> Quiver_V1_GetResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+    func query(_ request: Quiver_V1_QueryRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_GetResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             let records = try await database.query(
                 request.collection, filter: request.filter.isEmpty ? nil : request.filter, limit: Int(request.limit),
                 includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields))
@@ -84,15 +85,15 @@ struct DataService: Quiver_V1_DataService.SimpleServiceProtocol {
         }
     }
 
-    func count(request: Quiver_V1_CountRequest, context: ServerContext) async throws -> Quiver_V1_CountResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+    func count(_ request: Quiver_V1_CountRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_CountResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             let count = try await database.count(request.collection, filter: request.filter.isEmpty ? nil : request.filter)
             return .with { $0.count = UInt64(count) }
         }
     }
 
-    func get(request: Quiver_V1_GetRequest, context: ServerContext) async throws -> Quiver_V1_GetResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in
+    func get(_ request: Quiver_V1_GetRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_GetResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
             let records = try await database.get(
                 request.collection, ids: request.ids.map(RecordID.init(rawValue:)), includeVectors: request.includeVectors,
                 fields: FieldSelection(names: request.outputFields, all: request.allFields))

@@ -1,5 +1,5 @@
-import QuiverAuth
 import GRPCCore
+import QuiverAuth
 import QuiverProto
 
 /// The role each method requires when API keys are on. `nil`: no key needed (health only).

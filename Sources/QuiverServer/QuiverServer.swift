@@ -1,6 +1,5 @@
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import Logging
+import NIOCore
 import QuiverAuth
 import QuiverCore
 import QuiverEngine
@@ -52,7 +51,7 @@ public struct ServerOptions: Sendable {
 }
 
 /// The Quiver gRPC server: the four services of `proto/quiver/v1` over HTTP/2 (plaintext) on top
-/// of one `Database`.
+/// of one `Database`, served by Quiver's own gRPC dispatch over NIOHTTP2 (`Transport/`).
 ///
 /// Lifecycle: `open` opens the database and prepares the server; `run` binds, serves, and when
 /// `beginGracefulShutdown` is called stops accepting connections and calls, lets the calls in
@@ -63,39 +62,21 @@ public final class QuiverServer: Sendable {
     public let options: ServerOptions
     let database: Database
     private let state: ServerState
-    private let transport: HTTP2ServerTransport.Posix
-    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let transport: GRPCTransport
 
     private init(options: ServerOptions, database: Database) {
         self.options = options
         self.database = database
         state = ServerState(syncPolicy: options.database.syncPolicy)
-        let address: GRPCNIOTransportCore.SocketAddress =
-            options.listen.isIPv6
-            ? .ipv6(host: options.listen.host, port: options.listen.port)
-            : .ipv4(host: options.listen.host == "localhost" ? "127.0.0.1" : options.listen.host, port: options.listen.port)
-        transport = HTTP2ServerTransport.Posix(
-            address: address, transportSecurity: .plaintext,
-            config: .defaults {
-                $0.rpc.maxRequestPayloadSize = LimitedDeserializer<Quiver_V1_UpsertRequest>.transportLimit(for: options.maxMessageBytes)
-                $0.connection.flushCoalescing = nil
-                $0.http2.maxConcurrentStreams = options.maxConcurrentStreams
-            })
-        // Auth is the only interceptor, and only with keys: it must refuse a call before its
-        // request is read. Logging and deadlines are handled per call (`CallHandler`).
-        let interceptors: [any ServerInterceptor] = options.apiKeys.map { [AuthInterceptor(keys: $0, logger: options.logger)] } ?? []
         let calls = CallHandler(state: state, logger: options.logger)
-        server = GRPCServer(
-            transport: transport,
-            services: [
-                QuiverServices(
-                    collections: CollectionService(database: database, calls: calls),
-                    data: DataService(database: database, calls: calls),
-                    search: SearchService(database: database, calls: calls),
-                    admin: AdminService(database: database, state: state, calls: calls),
-                    limit: options.maxMessageBytes)
-            ],
-            interceptors: interceptors)
+        let methods = QuiverMethods.table(
+            collections: CollectionService(database: database, calls: calls),
+            data: DataService(database: database, calls: calls),
+            search: SearchService(database: database, calls: calls),
+            admin: AdminService(database: database, state: state, calls: calls))
+        transport = GRPCTransport(
+            shared: .init(methods: methods, keys: options.apiKeys, messageLimit: options.maxMessageBytes, logger: options.logger),
+            maxConcurrentStreams: options.maxConcurrentStreams)
     }
 
     /// Opens the database. Nothing listens until `run`.
@@ -119,27 +100,17 @@ public final class QuiverServer: Sendable {
     ///   the system chose when the options asked for port 0).
     public func run(onListening: @escaping @Sendable (ServerAddress) -> Void = { _ in }) async throws {
         let logger = options.logger
-        let transport = self.transport
         let listen = options.listen
-        let keys = options.apiKeys
+        let host = listen.host == "localhost" ? "127.0.0.1" : listen.host
         let served: Result<Void, any Error>
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.server.serve() }
-                group.addTask {
-                    let bound = try await transport.listeningAddress
-                    let address =
-                        bound.ipv4.map { ServerAddress(host: $0.host, port: $0.port) }
-                        ?? bound.ipv6.map { ServerAddress(host: $0.host, port: $0.port) } ?? listen
-                    logger.notice(
-                        "listening",
-                        metadata: [
-                            "address": "\(address)", "auth": "\(keys.map { "\($0.count) API keys" } ?? "off")",
-                        ])
-                    onListening(address)
-                }
-                try await group.waitForAll()
-            }
+            let bound = try await transport.bind(host: host, port: listen.port)
+            let address = ServerAddress(host: bound.ipAddress ?? host, port: bound.port ?? listen.port)
+            logger.notice(
+                "listening",
+                metadata: ["address": "\(address)", "auth": "\(options.apiKeys.map { "\($0.count) API keys" } ?? "off")"])
+            onListening(address)
+            await transport.waitUntilDrained()
             served = .success(())
         } catch {
             served = .failure(error)
@@ -159,6 +130,6 @@ public final class QuiverServer: Sendable {
     /// the database and returns. Health reports NOT_SERVING from now on.
     public func beginGracefulShutdown() {
         state.stopServing()
-        server.beginGracefulShutdown()
+        transport.beginGracefulShutdown()
     }
 }

@@ -1,24 +1,20 @@
-import GRPCCore
 import QuiverCore
 import QuiverEngine
 import QuiverProto
 import QuiverWire
 
-struct SearchService: Quiver_V1_SearchService.SimpleServiceProtocol {
+struct SearchService: Sendable {
     let database: Database
     let calls: CallHandler
 
-    func search(request: Quiver_V1_SearchRequest, context: ServerContext) async throws -> Quiver_V1_SearchResponse {
-        try await calls.handle(context) { () async throws(QuiverError) in try await answer(request) }
+    func search(_ request: Quiver_V1_SearchRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_SearchResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in try await answer(request) }
     }
 
     /// One call for many searches: each request is answered in order once it has run; the
     /// first that fails ends the call with its status.
-    func searchStream(
-        request: RPCAsyncSequence<Quiver_V1_SearchRequest, any Error>, response: RPCWriter<Quiver_V1_SearchResponse>,
-        context: ServerContext
-    ) async throws {
-        try await calls.handleEach(context, requests: request, responses: response) { (message) async throws(QuiverError) in
+    func searchStream(_ requests: RequestStream, _ call: CallInfo, respond: @Sendable ([UInt8]) -> Void) async -> StreamOutcome {
+        await calls.handleEach(call, requests: requests, respond: respond) { (message: Quiver_V1_SearchRequest) async throws(QuiverError) in
             try await answer(message)
         }
     }

@@ -1,0 +1,31 @@
+import QuiverAuth
+import QuiverCore
+
+/// Checks `authorization: Bearer <key>` against the server's API keys and the role the method
+/// requires (`MethodAccess`). Applies only when the server runs with `--api-keys`.
+///
+/// Refusals: no or malformed header → UNAUTHENTICATED; a key the server does not know →
+/// UNAUTHENTICATED; a known key with too small a role → PERMISSION_DENIED, naming the key by its
+/// label. The presented key is never logged or echoed. The transport logs and counts refusals
+/// like calls that fail in a service, before the request is read.
+enum CallAuthorization {
+    /// Why the call may not proceed, or nil when its key has the role.
+    static func refusal(_ header: String?, keys: APIKeys, required: Role, method: String) -> QuiverError? {
+        guard let header, header.hasPrefix("Bearer "), header.count > "Bearer ".count else {
+            return QuiverError(
+                .unauthenticated, .missingCredentials,
+                "\(method) needs an API key: send the header \"authorization: Bearer <key>\"",
+                field: "authorization")
+        }
+        guard let entry = keys.match(String(header.dropFirst("Bearer ".count))) else {
+            return QuiverError(.unauthenticated, .invalidCredentials, "the API key is not known to this server", field: "authorization")
+        }
+        guard entry.role >= required else {
+            return QuiverError(
+                .permissionDenied, .insufficientRole,
+                "key \"\(entry.label)\" has role \(entry.role); \(method) needs \(required)",
+                field: "authorization", value: entry.role.description)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,68 @@
+import NIOCore
+import QuiverAuth
+import QuiverCore
+import SwiftProtobuf
+
+/// What the transport knows of a call while it runs: which method, from where.
+struct CallInfo: Sendable {
+    /// The method's name, as in the call metrics (`Search`).
+    let method: String
+    /// `quiver.v1.SearchService/Search`, for logs.
+    let fullMethod: String
+    /// The client's address, `ipv4:127.0.0.1:53412`.
+    let peer: String
+}
+
+/// How a streaming call ended.
+struct StreamOutcome: Sendable {
+    /// The one response of a client-streaming call; nil for a bidirectional one.
+    var response: [UInt8]?
+    var error: QuiverError?
+    /// Extra trailers (`quiver-committed-batches`).
+    var trailers: [(String, String)] = []
+}
+
+/// One method of the gRPC transport: its path, the role it needs, and how request bytes become
+/// response bytes.
+struct GRPCMethod: Sendable {
+    enum Body: Sendable {
+        /// Answered on the connection's event loop, without a task: for methods that only read a
+        /// flag (Health, Version), so that the calls a load balancer makes all the time stay cheap.
+        case immediate(@Sendable (ByteBuffer) throws(QuiverError) -> [UInt8])
+        /// One request, one response, in a task of its own.
+        case unary(@Sendable (ByteBuffer, CallInfo) async throws(QuiverError) -> [UInt8])
+        /// A stream of requests, in a task of its own; `respond` sends a response message at once
+        /// (bidirectional calls).
+        case streaming(@Sendable (RequestStream, CallInfo, _ respond: @escaping @Sendable ([UInt8]) -> Void) async -> StreamOutcome)
+    }
+
+    /// `Search`.
+    let name: String
+    /// `/quiver.v1.SearchService/Search`.
+    let path: String
+    /// The role a key needs when the server has keys; nil: none (Health).
+    let role: Role?
+    /// Whether a graceful shutdown stops the call after the request it is answering
+    /// (SearchStream: a client may keep it open indefinitely) rather than letting it finish.
+    var stopsOnShutdown = false
+    let body: Body
+
+    /// Decodes a request; malformed bytes are INVALID_ARGUMENT naming the message type.
+    static func decode<Message: SwiftProtobuf.Message>(_ type: Message.Type, _ bytes: ByteBuffer) throws(QuiverError) -> Message {
+        do {
+            return try Message(serializedBytes: bytes.readableBytesSpan)
+        } catch {
+            throw QuiverError(
+                .invalidArgument, .malformedRequest, "the request is not a valid \(Message.protoMessageName) message (\(error))",
+                field: "message")
+        }
+    }
+
+    static func encode(_ message: some SwiftProtobuf.Message) throws(QuiverError) -> [UInt8] {
+        do {
+            return try message.serializedBytes()
+        } catch {
+            throw QuiverError(.internal, .unknown, "could not encode the \(type(of: message).protoMessageName) response: \(error)")
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Logging
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import QuiverAuth
+import QuiverCore
+import Synchronization
+
+/// The listening side of the gRPC transport: binds, hands each connection a
+/// `GRPCConnectionHandler`, and shuts down gracefully.
+final class GRPCTransport: Sendable {
+    /// What every connection of the server shares.
+    struct Shared: Sendable {
+        /// By path, `/quiver.v1.SearchService/Search`.
+        let methods: [String: GRPCMethod]
+        let keys: APIKeys?
+        let messageLimit: Int
+        let logger: Logger
+    }
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var shuttingDown = false
+        /// Waits for the listener and every connection to close.
+        var drained: CheckedContinuation<Void, Never>?
+    }
+
+    private let shared: Shared
+    private let maxConcurrentStreams: Int
+    private let state = Mutex(State())
+
+    init(shared: Shared, maxConcurrentStreams: Int) {
+        self.shared = shared
+        self.maxConcurrentStreams = maxConcurrentStreams
+    }
+
+    /// Binds `host:port` and returns the bound address; connections are served from then on.
+    func bind(host: String, port: Int) async throws -> SocketAddress {
+        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
+            HTTP2Setting(parameter: .initialWindowSize, value: GRPCConnectionHandler.streamWindow),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 16_384),
+        ]
+        let shared = self.shared
+        let connection = configuration
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [weak self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let operations = channel.pipeline.syncOperations
+                    try operations.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: .init()))
+                    try operations.addHandler(GRPCConnectionHandler(server: shared))
+                    self?.track(channel)
+                }
+            }
+        let listener = try await bootstrap.bind(host: host, port: port).get()
+        let refused = state.withLock { state -> Bool in
+            guard !state.shuttingDown else { return true }
+            state.listener = listener
+            return false
+        }
+        if refused {
+            try? await listener.close()
+            throw QuiverError(.unavailable, .serverUnavailable, "the server is shutting down")
+        }
+        listener.closeFuture.whenComplete { [weak self] _ in self?.closed(listener) }
+        guard let address = listener.localAddress else {
+            throw QuiverError(.internal, .unknown, "the listening socket has no address")
+        }
+        return address
+    }
+
+    private func track(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        let shuttingDown = state.withLock { state -> Bool in
+            state.connections[id] = channel
+            return state.shuttingDown
+        }
+        channel.closeFuture.whenComplete { [weak self] _ in self?.closed(channel) }
+        if shuttingDown { channel.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent()) }
+    }
+
+    private func closed(_ channel: any Channel) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.listener === channel { state.listener = nil }
+            state.connections[ObjectIdentifier(channel)] = nil
+            guard state.shuttingDown, state.listener == nil, state.connections.isEmpty else { return nil }
+            defer { state.drained = nil }
+            return state.drained
+        }
+        waiter?.resume()
+    }
+
+    /// Stops accepting connections and asks every connection to finish its calls and close.
+    func beginGracefulShutdown() {
+        let (listener, connections) = state.withLock { state in
+            state.shuttingDown = true
+            return (state.listener, Array(state.connections.values))
+        }
+        listener?.close(promise: nil)
+        for connection in connections { connection.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent()) }
+    }
+
+    /// Returns once `beginGracefulShutdown` was called and every connection has closed.
+    func waitUntilDrained() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.shuttingDown, state.listener == nil, state.connections.isEmpty { return true }
+                state.drained = continuation
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+}
