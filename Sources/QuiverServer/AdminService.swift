@@ -9,10 +9,9 @@ struct AdminService: Sendable {
     let calls: CallHandler
 
     /// Answered on the event loop without the call handler (no task, no access-log line) so that
-    /// a load balancer's frequent checks stay cheap; the call is still counted.
+    /// a load balancer's frequent checks stay cheap; the transport still counts the call.
     func health(_ request: Quiver_V1_HealthRequest) -> Quiver_V1_HealthResponse {
-        CallMetrics.count("Health", code: "ok")
-        return .with { $0.status = state.isServing ? .serving : .notServing }
+        .with { $0.status = state.isServing ? .serving : .notServing }
     }
 
     func stats(_ request: Quiver_V1_StatsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_StatsResponse {
@@ -106,8 +105,7 @@ struct AdminService: Sendable {
     }
 
     func version(_ request: Quiver_V1_VersionRequest) -> Quiver_V1_VersionResponse {
-        CallMetrics.count("Version", code: "ok")
-        return .with {
+        .with {
             $0.version = QuiverServer.version
             $0.protocol = "quiver.v1"
         }

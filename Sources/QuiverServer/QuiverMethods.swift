@@ -43,15 +43,14 @@ enum QuiverMethods {
     private static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ descriptor: MethodDescriptor, _ handler: @escaping @Sendable (Request, CallInfo) async throws(QuiverError) -> Response
     ) -> GRPCMethod {
-        let name = descriptor.method
-        return GRPCMethod(
-            name: name, path: "/" + descriptor.fullyQualifiedMethod, role: MethodAccess.role(for: descriptor),
+        GRPCMethod(
+            name: descriptor.method, path: "/" + descriptor.fullyQualifiedMethod, role: MethodAccess.role(for: descriptor),
             body: .unary { (bytes, call) async throws(QuiverError) in
                 let request: Request
                 do throws(QuiverError) {
                     request = try GRPCMethod.decode(Request.self, bytes)
                 } catch {
-                    CallMetrics.count(name, code: error.code.rawValue)
+                    call.series.count(error.code)
                     throw error
                 }
                 return try GRPCMethod.encode(try await handler(request, call))
@@ -70,10 +69,8 @@ enum QuiverMethods {
         _ descriptor: MethodDescriptor, stopsOnShutdown: Bool,
         _ body: @escaping @Sendable (RequestStream, CallInfo, @escaping @Sendable ([UInt8]) -> Void) async -> StreamOutcome
     ) -> GRPCMethod {
-        var method = GRPCMethod(
+        GRPCMethod(
             name: descriptor.method, path: "/" + descriptor.fullyQualifiedMethod, role: MethodAccess.role(for: descriptor),
-            body: .streaming(body))
-        method.stopsOnShutdown = stopsOnShutdown
-        return method
+            stopsOnShutdown: stopsOnShutdown, body: .streaming(body))
     }
 }

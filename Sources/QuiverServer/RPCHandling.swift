@@ -22,11 +22,11 @@ struct CallHandler: Sendable {
         let started = ContinuousClock.now
         do {
             let value = try await body()
-            CallMetrics.record(call.method, code: "ok", started: started)
+            call.series.recordOK(started: started)
             if logger.logLevel <= .debug { logger.debug("call", metadata: metadata(call, started)) }
             return value
         } catch {
-            CallMetrics.record(call.method, code: error.code.rawValue, started: started)
+            call.series.record(error.code, started: started)
             throw failed(call, started, error)
         }
     }
@@ -50,11 +50,11 @@ struct CallHandler: Sendable {
                 do throws(QuiverError) {
                     let request = try GRPCMethod.decode(Request.self, bytes)
                     respond(try GRPCMethod.encode(try await answer(request)))
-                    CallMetrics.record(call.method, code: "ok", started: received)
+                    call.series.recordOK(started: received)
                     answered += 1
                     continue
                 } catch {
-                    CallMetrics.record(call.method, code: error.code.rawValue, started: received)
+                    call.series.record(error.code, started: received)
                     failure = error
                 }
             case .end:
@@ -97,36 +97,46 @@ struct CallHandler: Sendable {
     }
 }
 
-/// The per-call series of the metrics endpoint: calls that reached a service, calls refused
-/// before they did (auth), and requests refused while decoding (too large, malformed), which are
-/// counted but not timed.
+/// One method's series of the metrics endpoint: its calls by outcome (`ok` or the
+/// `QuiverError.Code` it failed with) and their durations. Calls refused before they reach a
+/// service (auth) are counted and timed like the others; requests refused while they are read
+/// (too large, malformed) are counted, not timed.
 ///
-/// The metric objects are made once per method and code: `Counter(label:dimensions:)` looks its
-/// series up in the Prometheus registry under a lock, which cost several microseconds per call.
-enum CallMetrics {
-    private struct Series: Sendable {
-        let calls: Counter
-        let duration: Metrics.Timer
+/// Made once per method, when the server starts (after the metrics backend is bootstrapped):
+/// `Counter(label:dimensions:)` looks its series up in the Prometheus registry under a lock,
+/// which cost several microseconds per call when it was done per call.
+final class CallSeries: Sendable {
+    let method: String
+    private let ok: Counter
+    private let duration: Metrics.Timer
+    private let failures = Mutex<[String: Counter]>([:])
+
+    init(method: String) {
+        self.method = method
+        ok = Counter(label: "quiver_rpc_calls_total", dimensions: [("method", method), ("code", "ok")])
+        duration = Metrics.Timer(label: "quiver_rpc_duration_seconds", dimensions: [("method", method)])
     }
 
-    private static let cache = Mutex<[String: Series]>([:])
-
-    /// - Parameter code: `ok` or the `QuiverError.Code` the call failed with.
-    static func record(_ method: String, code: String, started: ContinuousClock.Instant) {
-        let (counter, timer) = series(method, code)
-        counter.increment()
-        timer.record(duration: ContinuousClock.now - started)
+    func recordOK(started: ContinuousClock.Instant) {
+        ok.increment()
+        duration.record(duration: ContinuousClock.now - started)
     }
 
-    static func count(_ method: String, code: String) { series(method, code).0.increment() }
+    func record(_ code: QuiverError.Code, started: ContinuousClock.Instant) {
+        failed(code).increment()
+        duration.record(duration: ContinuousClock.now - started)
+    }
 
-    private static func series(_ method: String, _ code: String) -> (Counter, Metrics.Timer) {
-        let key = method + "\u{0}" + code
-        if let found = cache.withLock({ $0[key] }) { return (found.calls, found.duration) }
-        let made = Series(
-            calls: Counter(label: "quiver_rpc_calls_total", dimensions: [("method", method), ("code", code)]),
-            duration: Metrics.Timer(label: "quiver_rpc_duration_seconds", dimensions: [("method", method)]))
-        cache.withLock { $0[key] = made }
-        return (made.calls, made.duration)
+    func countOK() { ok.increment() }
+
+    func count(_ code: QuiverError.Code) { failed(code).increment() }
+
+    private func failed(_ code: QuiverError.Code) -> Counter {
+        failures.withLock { counters in
+            if let counter = counters[code.rawValue] { return counter }
+            let counter = Counter(label: "quiver_rpc_calls_total", dimensions: [("method", method), ("code", code.rawValue)])
+            counters[code.rawValue] = counter
+            return counter
+        }
     }
 }

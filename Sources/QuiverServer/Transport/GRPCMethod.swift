@@ -5,8 +5,8 @@ import SwiftProtobuf
 
 /// What the transport knows of a call while it runs: which method, from where.
 struct CallInfo: Sendable {
-    /// The method's name, as in the call metrics (`Search`).
-    let method: String
+    /// The method's call metrics.
+    let series: CallSeries
     /// `quiver.v1.SearchService/Search`, for logs.
     let fullMethod: String
     /// The client's address, `ipv4:127.0.0.1:53412`.
@@ -36,16 +36,24 @@ struct GRPCMethod: Sendable {
         case streaming(@Sendable (RequestStream, CallInfo, _ respond: @escaping @Sendable ([UInt8]) -> Void) async -> StreamOutcome)
     }
 
-    /// `Search`.
-    let name: String
     /// `/quiver.v1.SearchService/Search`.
     let path: String
     /// The role a key needs when the server has keys; nil: none (Health).
     let role: Role?
     /// Whether a graceful shutdown stops the call after the request it is answering
     /// (SearchStream: a client may keep it open indefinitely) rather than letting it finish.
-    var stopsOnShutdown = false
+    let stopsOnShutdown: Bool
+    /// Its call metrics, under the method's name (`Search`).
+    let series: CallSeries
     let body: Body
+
+    init(name: String, path: String, role: Role?, stopsOnShutdown: Bool = false, body: Body) {
+        self.path = path
+        self.role = role
+        self.stopsOnShutdown = stopsOnShutdown
+        series = CallSeries(method: name)
+        self.body = body
+    }
 
     /// Decodes a request; malformed bytes are INVALID_ARGUMENT naming the message type.
     static func decode<Message: SwiftProtobuf.Message>(_ type: Message.Type, _ bytes: ByteBuffer) throws(QuiverError) -> Message {
