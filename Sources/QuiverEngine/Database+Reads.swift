@@ -188,7 +188,7 @@ extension Database {
                 let slice = Array(queries[(s * perSlice * dimension)..<(min(queryCount, (s + 1) * perSlice) * dimension)])
                 group.addTask {
                     do throws(QuiverError) {
-                        return (s, .success(try await self.readers.run { () throws(QuiverError) in try planner.execute(plan, queries: slice) }))
+                        return (s, .success(try await self.executeInChunks(planner, plan, slice, dimension: dimension)))
                     } catch {
                         return (s, .failure(error))
                     }
@@ -209,6 +209,36 @@ extension Database {
             listsWalked.merge(outcome.listsWalked, uniquingKeysWith: +)
         }
         return (hits, planner.report(plan, filter: filter, exactRetries: retries, listsWalked: listsWalked, queries: queryCount))
+    }
+
+    /// Runs one slice of a big batch on the readers a chunk at a time, each chunk its own work
+    /// item: the readers' queue is first come, first served, and a slice sent as one item held a
+    /// reader for its whole length (seconds for hundreds of queries over a big segment), so a
+    /// small search from another call that needed a reader waited for all of it. Between chunks
+    /// the other calls' work gets its turn. A chunk keeps at least `blasQueryThreshold` queries,
+    /// so it still takes the sgemm path; cancellation is checked before each.
+    private func executeInChunks(
+        _ planner: SearchPlanner, _ plan: SearchPlanner.Plan, _ queries: [Float], dimension: Int
+    ) async throws(QuiverError) -> SearchPlanner.Outcome {
+        let queryCount = queries.count / dimension
+        let chunk = max(1, ComputeThreads.blasQueryThreshold) * 2
+        guard queryCount > chunk + chunk / 2 else {
+            return try await readers.run { () throws(QuiverError) in try planner.execute(plan, queries: queries) }
+        }
+        var outcome = SearchPlanner.Outcome(hits: [], exactRetries: 0)
+        outcome.hits.reserveCapacity(queryCount)
+        var start = 0
+        while start < queryCount {
+            // The last chunk takes the remainder when it would be short of the sgemm threshold.
+            let end = queryCount - (start + chunk) < chunk / 2 ? queryCount : start + chunk
+            let part = Array(queries[(start * dimension)..<(end * dimension)])
+            let done = try await readers.run { () throws(QuiverError) in try planner.execute(plan, queries: part) }
+            outcome.hits += done.hits
+            outcome.exactRetries += done.exactRetries
+            outcome.listsWalked.merge(done.listsWalked, uniquingKeysWith: +)
+            start = end
+        }
+        return outcome
     }
 
     /// Most rows a filter is evaluated over on the calling task.
