@@ -44,11 +44,16 @@ import Testing
         #expect(full?.contains("1.0000 / 1.0000") == true, "\(full ?? "no nprobe = nlist (\(nlist)) line")\n\(text)")
     }
 
-    /// The quick filter run: every selectivity, the restart and the calibration print, and the
-    /// recall target holds (every recall is measured against the exact filtered top 10). Recall is
-    /// usually 1.0 here, but not always: the segment's lists come from a quantizer trained in the
-    /// background on the rows present at that moment, and where the planner picks IVF at
-    /// nprobe 16 a query can miss a neighbour (0.9975 at 10% in one loaded CI run).
+    /// The quick filter run: every selectivity, the restart and the calibration print, and
+    /// filtered recall keeps up with unfiltered recall at the same (default) target, every recall
+    /// measured against the exact filtered top 10. Not the target itself (0.95): at this size the
+    /// planner's choice sits on a steep step of the recall curve (nprobe 7 or 8 of lists of about
+    /// 39 rows, 0.92–0.96), and which side it lands on depends on the quantizer trained in the
+    /// background on the rows present at that moment; unfiltered recall read 0.9175–0.9575 over
+    /// five runs of the same code, and 0.9275 in one CI run, where this test then asked 0.95 of the
+    /// filtered rows. Whether targets land in their band is what `quiver-bench recall` measures
+    /// (docs/benchmarks.md). A planner that lost filtered recall (0.58 at 10% before it planned
+    /// for the filter) fails both checks here.
     @Test func benchFilterQuickRunPrintsEverySection() async throws {
         let bench = try ChildProcess("quiver-bench", arguments: ["filter", "--quick", "--calibrate"])
         let exit = try await bench.waitForExit(timeout: .seconds(600))
@@ -58,8 +63,9 @@ import Testing
                      "count by filter", "restart: 20000 rows ready", "calibration:"] {
             #expect(text.contains(line), "missing \(line)")
         }
-        let lowest = text.firstMatch(of: /lowest recall@10 ([0-9.]+)/).flatMap { Double($0.1) }
-        #expect((lowest ?? 0) >= 0.95, "\(text)")
+        let lowest = text.firstMatch(of: /lowest recall@10 ([0-9.]+)/).flatMap { Double($0.1) } ?? 0
+        let unfiltered = text.firstMatch(of: /\n +all +([0-9.]+) \//).flatMap { Double($0.1) } ?? 1
+        #expect(lowest >= unfiltered - 0.01 && lowest >= 0.9, "\(text)")
     }
 
     /// The recall benchmark's tables and its verdict (tiny sizes: the verdict's content is for
