@@ -15,7 +15,7 @@ struct QuiverBench: AsyncParsableCommand {
         commandName: "quiver-bench",
         abstract: "Quiver's benchmarks (build in release mode first; see scripts/bench.sh).",
         version: QuiverServer.version,
-        subcommands: [BenchEngine.self, BenchServer.self, BenchIVF.self, BenchFilter.self, BenchRecall.self, BenchImport.self, BenchWire.self, BenchOpen.self]
+        subcommands: [BenchEngine.self, BenchServer.self, BenchIVF.self, BenchFilter.self, BenchRecall.self, BenchImport.self, BenchWire.self, BenchOpen.self, BenchLoad.self]
     )
 }
 
