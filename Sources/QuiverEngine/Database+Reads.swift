@@ -186,13 +186,7 @@ extension Database {
         let results = await withTaskGroup(of: (Int, Result<SearchPlanner.Outcome, QuiverError>).self) { group in
             for s in 0..<slices {
                 let slice = Array(queries[(s * perSlice * dimension)..<(min(queryCount, (s + 1) * perSlice) * dimension)])
-                group.addTask {
-                    do throws(QuiverError) {
-                        return (s, .success(try await self.executeInChunks(planner, plan, slice, dimension: dimension)))
-                    } catch {
-                        return (s, .failure(error))
-                    }
-                }
+                group.addTask { (s, await self.executeInChunks(planner, plan, slice, dimension: dimension)) }
             }
             var ordered = [Result<SearchPlanner.Outcome, QuiverError>?](repeating: nil, count: slices)
             for await (s, result) in group { ordered[s] = result }
@@ -219,26 +213,27 @@ extension Database {
     /// so it still takes the sgemm path; cancellation is checked before each.
     private func executeInChunks(
         _ planner: SearchPlanner, _ plan: SearchPlanner.Plan, _ queries: [Float], dimension: Int
-    ) async throws(QuiverError) -> SearchPlanner.Outcome {
+    ) async -> Result<SearchPlanner.Outcome, QuiverError> {
         let queryCount = queries.count / dimension
         let chunk = max(1, ComputeThreads.blasQueryThreshold) * 2
-        guard queryCount > chunk + chunk / 2 else {
-            return try await readers.run { () throws(QuiverError) in try planner.execute(plan, queries: queries) }
-        }
         var outcome = SearchPlanner.Outcome(hits: [], exactRetries: 0)
         outcome.hits.reserveCapacity(queryCount)
         var start = 0
         while start < queryCount {
             // The last chunk takes the remainder when it would be short of the sgemm threshold.
-            let end = queryCount - (start + chunk) < chunk / 2 ? queryCount : start + chunk
-            let part = Array(queries[(start * dimension)..<(end * dimension)])
-            let done = try await readers.run { () throws(QuiverError) in try planner.execute(plan, queries: part) }
-            outcome.hits += done.hits
-            outcome.exactRetries += done.exactRetries
-            outcome.listsWalked.merge(done.listsWalked, uniquingKeysWith: +)
+            let end = queryCount - start < chunk + chunk / 2 ? queryCount : start + chunk
+            let part = start == 0 && end == queryCount ? queries : Array(queries[(start * dimension)..<(end * dimension)])
+            do throws(QuiverError) {
+                let done = try await readers.run { () throws(QuiverError) in try planner.execute(plan, queries: part) }
+                outcome.hits += done.hits
+                outcome.exactRetries += done.exactRetries
+                outcome.listsWalked.merge(done.listsWalked, uniquingKeysWith: +)
+            } catch {
+                return .failure(error)
+            }
             start = end
         }
-        return outcome
+        return .success(outcome)
     }
 
     /// Most rows a filter is evaluated over on the calling task.
