@@ -23,11 +23,21 @@ import Testing
         for (i, row) in rows.enumerated() { oracle.upsert(RecordID(UInt64(i)), row) }
     }
 
+    /// Raw little-endian float32, row after row, for the probe.
+    static func write(_ rows: [[Float]], to path: String) throws {
+        var bytes: [UInt8] = []
+        for value in rows.joined() { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
     /// 64 clients, each on its own connection, search (against the oracle), upsert and read back
     /// while one exact search of 1,000 queries over 40,000 × 128 runs. Every client's calls must
     /// end before that search does: the searches are big enough to need the engine's reader
     /// threads, which the slow search also uses, and a slow search that held those threads for
-    /// its whole length made every other search wait for it.
+    /// its whole length made every other search wait for it (all 64 clients finished within
+    /// 0.2 s after it, at 6.5 s). The clients and the slow search run in a Python grpcio process
+    /// of their own (Tests/interop/quiver_probe.py mixed-load), so that the times are not those
+    /// of this test process, whose threads the suite's other tests share.
     @Test func sixtyFourClientsFinishBesideASlowExactSearch() async throws {
         let server = try await TestServer()
         var rng = SeededRandom(seed: 64)
@@ -44,47 +54,34 @@ import Testing
             try await Self.load(client, "big", bigRows, into: &big)
             _ = try await client.createCollection(CollectionSchema(name: "writes", dimension: 4, metric: .l2))
         }
-        let bigOracle = big
-        // Computed before the clients start: the oracle's sort of 10,000 rows per query, in a
-        // debug build, would otherwise be the test's own bottleneck.
-        let expected = fastQueries.map { Array(shared.ranking($0).prefix(5).map(\.id)) }
+        let files = TemporaryDirectory()
+        try Self.write(fastQueries, to: files.path + "/fast.f32")
+        try Self.write(slowQueries, to: files.path + "/slow.f32")
 
-        let slowStarted = ContinuousClock.now
-        let slow = Task { () async throws -> ([[SearchHit]], ContinuousClock.Instant) in
-            let hits = try await server.withClient { client async throws in
-                try await client.search("big", queries: slowQueries, k: 10, options: SearchOptions(recallTarget: 1.0))
-            }
-            return (hits, ContinuousClock.now)
-        }
-        let finishedFast = try await withThrowingTaskGroup(of: ContinuousClock.Instant.self) { group in
-            for c in 0..<64 {
-                group.addTask {
-                    try await server.withClient { client async throws in
-                        for q in [2 * c, 2 * c + 1] {
-                            let hits = try await client.search("shared", queries: [fastQueries[q]], k: 5)
-                            #expect(hits[0].map(\.id) == expected[q], "client \(c), query \(q)")
-                        }
-                        let vector: [Float] = [Float(c), 1, 2, 3]
-                        let written = try await client.upsert("writes", [Record(id: RecordID(UInt64(c)), vector: vector)])
-                        #expect(written.inserted == 1)
-                        #expect(try await client.get("writes", ids: [RecordID(UInt64(c))], includeVectors: true)[0]?.vector == vector)
-                    }
-                    return ContinuousClock.now
-                }
-            }
-            var finished: [ContinuousClock.Instant] = []
-            for try await instant in group { finished.append(instant) }
-            return finished
-        }
-        let (slowHits, slowEnded) = try await slow.value
-        let lastFast = try #require(finishedFast.max())
-        #expect(finishedFast.count == 64)
+        let result = try await HostileClientTests.probe(
+            server,
+            [
+                "mixed-load", "--clients", "64", "--dimension", String(Self.dimension), "--queries", files.path + "/fast.f32",
+                "--slow-queries", files.path + "/slow.f32",
+            ])
+        #expect((result["errors"] as? [String])?.isEmpty == true, "\(result["errors"] ?? "no errors field")")
+        #expect(result["mismatched_reads"] as? Int == 0)
+        let slowEnd = try #require(result["slow_end"] as? Double)
+        let fastEnds = try #require(result["fast_ends"] as? [Double])
+        #expect(fastEnds.count == 64)
         #expect(
-            lastFast < slowEnded,
-            "the slow search took \(slowEnded - slowStarted); the clients finished at \(finishedFast.sorted().map { $0 - slowStarted })")
-        #expect(slowHits.count == slowQueries.count)
-        for q in [0, 499, 999] {
-            #expect(slowHits[q].map(\.id) == Array(bigOracle.ranking(slowQueries[q]).prefix(10).map(\.id)), "slow query \(q)")
+            fastEnds.allSatisfy { $0 < slowEnd },
+            "the clients finished at \(fastEnds.sorted().map { $0 - slowEnd }) s from the slow search's end")
+        let fastIDs = try #require(result["fast_ids"] as? [String: [Int]])
+        #expect(fastIDs.count == 128)
+        for (q, ids) in fastIDs {
+            let query = try #require(Int(q))
+            #expect(ids.map { UInt64($0) } == shared.ranking(fastQueries[query]).prefix(5).map(\.id.rawValue), "query \(q)")
+        }
+        let slowIDs = try #require(result["slow_ids"] as? [String: [Int]])
+        for q in [0, 500, 999] {
+            let ids = try #require(slowIDs[String(q)], "\(slowIDs.keys)")
+            #expect(ids.map { UInt64($0) } == big.ranking(slowQueries[q]).prefix(10).map(\.id.rawValue), "slow query \(q)")
         }
         #expect(try await server.withClient { client async throws in try await client.count("writes") } == 64)
         try await server.stop()

@@ -111,6 +111,34 @@ import Testing
     }
 }
 
+extension HostileClientTests {
+    /// A SearchStream client that sends 2,000 searches (4 KB each) whose answers are 4 MB each
+    /// (1,000 hits with vectors of dimension 1,024) and reads none of them: the server stops
+    /// taking its requests once 4 MiB of answers wait to be sent, and then stops returning the
+    /// stream's window, so the client cannot send them all and the server's memory stays near
+    /// the data's instead of holding gigabytes of answers; it goes on serving others.
+    @Test func aStreamWhoseAnswersAreNotReadIsHeldBack() async throws {
+        let server = try await TestServer()
+        let dimension = 1_024
+        var rng = SeededRandom(seed: 5)
+        try await server.withClient { client async throws in
+            _ = try await client.createCollection(CollectionSchema(name: "wide", dimension: dimension, metric: .l2))
+            _ = try await client.upsert("wide", (0..<3_000).map { Record(id: RecordID(UInt64($0)), vector: Self.vector(dimension, &rng)) })
+        }
+        let result = try await Self.probe(server, ["unread-stream", "--calls", "2000", "--k", "1000", "--dimension", String(dimension)])
+        let sent = try #require(result["sent"] as? Int, "\(result)")
+        #expect(sent < 2_000, "every request went out: the server took them all (\(result))")
+        let peak = try #require(ProcessMemory.peakResidentBytes(pid: server.child.pid))
+        // The data is 12 MB; each answer held back is 4 MB. Measured in a debug build: 134 MiB,
+        // and 454 MiB with the answers not held back (they grow for as long as the client waits).
+        #expect(peak < 256 << 20, "peak resident memory \(peak >> 20) MiB")
+        try await server.withClient { client async throws in
+            #expect(try await client.search("wide", queries: [Self.vector(dimension, &rng)], k: 3)[0].count == 3)
+        }
+        try await server.stop()
+    }
+}
+
 /// Memory of another process, from `/proc/PID/status`.
 enum ProcessMemory {
     /// The peak resident set (`VmHWM`) of process `pid`, or nil when it cannot be read.

@@ -16,6 +16,19 @@ Probes (each prints one JSON object on standard output):
                                 {"code": ..., "reason": ..., "details_bytes": ..., "trailer_bytes": ...}
   long-filter --length N        Search with a filter whose error echoes an N-byte `like` pattern
                                 (a "%" inside it, on the string field title; same output)
+  mixed-load --clients N --queries FILE --slow-queries FILE --dimension D
+                                One exact Search of every query in --slow-queries (raw float32)
+                                on collection "big", and beside it N clients, each on its own
+                                connection: two Searches (k 5) on "shared" with queries 2i and
+                                2i+1 of --queries, an Upsert of record i into "writes"
+                                (dimension 4) and a Get of it back. Times are time.monotonic():
+                                {"slow_end": t, "slow_ids": {"q": [ids]}, "fast_ends": [t, ...],
+                                 "fast_ids": {"q": [ids]}, "mismatched_reads": n, "errors": [...]}
+  unread-stream --calls N --k K --dimension D
+                                One SearchStream on collection "wide" (dimension D) sending N
+                                searches for K hits with their vectors and reading none of the
+                                answers; returns once every request was sent or none went out
+                                for 3 s: {"sent": n}
 The collection for the search probes is "probe" with dimension 8 and a string field "title"; it
 must exist.
 """
@@ -28,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 
 def generate_stubs(proto_dir, out_dir):
@@ -50,13 +64,18 @@ def describe(error):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("probe", choices=["concurrent-calls", "concurrent-streams", "long-name", "long-filter"])
+    parser.add_argument("probe", choices=["concurrent-calls", "concurrent-streams", "long-name", "long-filter", "unread-stream", "mixed-load"])
     parser.add_argument("--server", required=True)
     parser.add_argument("--proto-dir", required=True)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--streams", type=int, default=101)
     parser.add_argument("--length", type=int, default=10000)
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--k", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--queries", default=None)
+    parser.add_argument("--slow-queries", default=None)
+    parser.add_argument("--dimension", type=int, default=1024)
     args = parser.parse_args()
 
     stub_dir = tempfile.mkdtemp(prefix="quiver-probe-")
@@ -119,6 +138,78 @@ def main():
         for thread in threads:
             thread.join()
         print(json.dumps({"answered": answered, "errors": errors}))
+    elif args.probe == "mixed-load":
+        from quiver.v1 import data_pb2, data_pb2_grpc
+
+        def read(path):
+            raw = open(path, "rb").read()
+            row = 4 * args.dimension
+            return [raw[i:i + row] for i in range(0, len(raw), row)]
+
+        fast, slow = read(args.queries), b"".join(read(args.slow_queries))
+        result = {"fast_ends": [], "fast_ids": {}, "mismatched_reads": 0, "errors": []}
+        lock = threading.Lock()
+
+        def connect():
+            return grpc.insecure_channel(args.server, options=[("grpc.use_local_subchannel_pool", 1)])
+
+        slow_channel = connect()
+        slow_call = search_pb2_grpc.SearchServiceStub(slow_channel).Search.future(
+            search_pb2.SearchRequest(collection="big", queries=slow, k=10, params=search_pb2.SearchParams(recall_target=1.0)),
+            timeout=args.timeout)
+
+        def slow_done(future):
+            result["slow_end"] = time.monotonic()
+
+        slow_call.add_done_callback(slow_done)
+
+        def client(i):
+            try:
+                channel = connect()
+                searcher, data = search_pb2_grpc.SearchServiceStub(channel), data_pb2_grpc.DataServiceStub(channel)
+                ids = {}
+                for q in (2 * i, 2 * i + 1):
+                    response = searcher.Search(search_pb2.SearchRequest(collection="shared", queries=fast[q], k=5), timeout=args.timeout)
+                    ids[str(q)] = list(response.results[0].ids)
+                vector = pack([float(i), 1, 2, 3])
+                data.Upsert(data_pb2.UpsertRequest(collection="writes", records=[types_pb2.Record(id=i, vector=vector)]), timeout=args.timeout)
+                got = data.Get(data_pb2.GetRequest(collection="writes", ids=[i], include_vectors=True), timeout=args.timeout)
+                with lock:
+                    result["fast_ends"].append(time.monotonic())
+                    result["fast_ids"].update(ids)
+                    if len(got.records) != 1 or got.records[0].vector != vector:
+                        result["mismatched_reads"] += 1
+            except grpc.RpcError as error:
+                with lock:
+                    result["errors"].append(describe(error))
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        response = slow_call.result()
+        result["slow_ids"] = {str(q): list(response.results[q].ids) for q in (0, len(response.results) // 2, len(response.results) - 1)}
+        print(json.dumps(result))
+    elif args.probe == "unread-stream":
+        wide = search_pb2.SearchRequest(collection="wide", queries=pack([0.5] * args.dimension), k=args.k, include_vectors=True)
+        sent, last, done = [0], [time.time()], threading.Event()
+
+        def requests():
+            for _ in range(args.calls):
+                sent[0] += 1
+                last[0] = time.time()
+                yield wide
+            done.wait(args.timeout)
+
+        call = search.SearchStream(requests(), timeout=args.timeout)
+        deadline = time.time() + args.timeout
+        while time.time() < deadline and sent[0] < args.calls and time.time() - last[0] < 3:
+            time.sleep(0.05)
+        print(json.dumps({"sent": sent[0]}))
+        sys.stdout.flush()
+        done.set()
+        call.cancel()
     else:
         def report(call):
             try:

@@ -19,7 +19,8 @@
 // - Without a multiplexer NIOHTTP2 does not return flow-control window, so this handler does:
 //   the connection's window as soon as bytes arrive (16 MiB, returned at half), a stream's when
 //   its messages are taken (4 MiB, returned at a quarter); a streaming call whose client sends
-//   faster than it is answered stops receiving once two messages wait.
+//   faster than it is answered stops receiving once two messages wait, and one whose client does
+//   not read its answers stops taking requests once 4 MiB of answers wait to be sent.
 // - Responses written while reading are flushed once at the end of the read; responses from
 //   tasks are flushed when written.
 // - Graceful shutdown: GOAWAY naming the last stream opened, the calls in flight finish (a
@@ -39,6 +40,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     static let streamWindow = 4 << 20
     /// The connection's receive window (HTTP/2 starts every connection at 65,535).
     static let connectionWindow = 16 << 20
+    /// Unsent answer bytes at which a streaming call stops taking requests, until half are sent.
+    static let unsentMax = 4 << 20
 
     /// One call: a stream from its HEADERS to its close.
     private final class Call {
@@ -57,6 +60,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         var finished = false
         /// Stream window not yet returned to the client.
         var unreturned = 0
+        /// Bytes of a streaming call's answers written but not yet sent (held by HTTP/2 flow
+        /// control for a client that does not read them).
+        var unsent = 0
 
         init(id: HTTP2StreamID, limit: Int) {
             self.id = id
@@ -302,10 +308,27 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Writes one answer of a streaming call. Its write completes once HTTP/2 flow control let
+    /// it out; until then it counts against `unsentMax`, past which the call takes no further
+    /// request (and so the client gets no further window): a client that sends requests without
+    /// reading the answers is held to a bounded backlog.
     private func send(_ id: HTTP2StreamID, _ message: [UInt8]) {
-        guard let call = calls[id], !call.finished else { return }
-        sendMessage(call, message)
+        guard let call = calls[id], !call.finished, let context else { return }
+        let bytes = message.count + 5
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        sendMessage(call, message, promise: promise)
+        call.unsent += bytes
+        if call.unsent >= Self.unsentMax { call.stream?.setPaused(true) }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in bound.value.sent(id, bytes) }
         flush()
+    }
+
+    private func sent(_ id: HTTP2StreamID, _ bytes: Int) {
+        guard let call = calls[id] else { return }
+        let before = call.unsent
+        call.unsent -= bytes
+        if before >= Self.unsentMax / 2 && call.unsent < Self.unsentMax / 2 { call.stream?.setPaused(false) }
     }
 
     private func streamEnded(_ id: HTTP2StreamID, _ outcome: StreamOutcome) {
@@ -363,13 +386,13 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     // MARK: Writing
 
-    private func sendMessage(_ call: Call, _ message: [UInt8]) {
+    private func sendMessage(_ call: Call, _ message: [UInt8], promise: EventLoopPromise<Void>? = nil) {
         guard let context else { return }
         if !call.headersSent {
             call.headersSent = true
             write(call, .headers(.init(headers: GRPCFraming.responseHeaders)))
         }
-        write(call, .data(.init(data: .byteBuffer(GRPCFraming.frame(message, allocator: context.channel.allocator)))))
+        write(call, .data(.init(data: .byteBuffer(GRPCFraming.frame(message, allocator: context.channel.allocator)))), promise: promise)
     }
 
     private func finish(_ call: Call, _ trailers: HPACKHeaders) {
@@ -388,8 +411,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         if !call.requestEnded { write(call, .rstStream(.noError)) }
     }
 
-    private func write(_ call: Call, _ payload: HTTP2Frame.FramePayload) {
-        context?.write(wrapOutboundOut(HTTP2Frame(streamID: call.id, payload: payload)), promise: nil)
+    private func write(_ call: Call, _ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>? = nil) {
+        context?.write(wrapOutboundOut(HTTP2Frame(streamID: call.id, payload: payload)), promise: promise)
     }
 
     private func flush() {

@@ -5,9 +5,11 @@ import Synchronization
 /// The request messages of a streaming call, from the connection's event loop to the call's task.
 ///
 /// Unlike an `AsyncStream`, it can be stopped with messages still queued (a graceful shutdown
-/// answers the request in hand and no further one), and it tells the connection when a message
-/// is taken, which is when the connection lets the client send more (`onTaken`): a client that
-/// sends faster than the call answers is held back by HTTP/2 flow control, not by memory.
+/// answers the request in hand and no further one), it tells the connection when a message is
+/// taken, which is when the connection lets the client send more (`onTaken`): a client that
+/// sends faster than the call answers is held back by HTTP/2 flow control, not by memory; and the
+/// connection can pause it (`setPaused`) while the call's answers wait for a client that does
+/// not read them, so that they do not pile up in memory either.
 final class RequestStream: Sendable {
     enum Next: Sendable {
         case message(ByteBuffer)
@@ -24,6 +26,28 @@ final class RequestStream: Sendable {
         var head = 0
         var ending: Next?
         var waiter: CheckedContinuation<Next, Never>?
+        var paused = false
+
+        /// The next queued message, unless paused.
+        mutating func take() -> ByteBuffer? {
+            guard !paused, head < queue.count else { return nil }
+            let message = queue[head]
+            head += 1
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return message
+        }
+
+        /// What `next` returns now, or nil to wait.
+        mutating func ready() -> Next? {
+            if case .stopped = ending { return .stopped }
+            if let message = take() { return .message(message) }
+            // Paused with messages queued: wait for them rather than end.
+            if head < queue.count { return nil }
+            return ending
+        }
     }
 
     private let state = Mutex(State())
@@ -37,45 +61,39 @@ final class RequestStream: Sendable {
 
     /// The next message, or how the stream ended. One taker at a time.
     func next() async -> Next {
-        let ready: Next? = state.withLock { state in
-            if case .stopped = state.ending { return .stopped }
-            if state.head < state.queue.count {
-                let message = state.queue[state.head]
-                state.head += 1
-                if state.head == state.queue.count {
-                    state.queue.removeAll(keepingCapacity: true)
-                    state.head = 0
+        let next: Next
+        if let ready = state.withLock({ $0.ready() }) {
+            next = ready
+        } else {
+            next = await withCheckedContinuation { (continuation: CheckedContinuation<Next, Never>) in
+                let now: Next? = state.withLock { state in
+                    if let ready = state.ready() { return ready }
+                    state.waiter = continuation
+                    return nil
                 }
-                return .message(message)
+                if let now { continuation.resume(returning: now) }
             }
-            return state.ending
-        }
-        if let ready {
-            if case .message = ready { onTaken() }
-            return ready
-        }
-        let next = await withCheckedContinuation { (continuation: CheckedContinuation<Next, Never>) in
-            let now: Next? = state.withLock { state in
-                if state.head < state.queue.count {
-                    let message = state.queue[state.head]
-                    state.head += 1
-                    return .message(message)
-                }
-                if let ending = state.ending { return ending }
-                state.waiter = continuation
-                return nil
-            }
-            if let now { continuation.resume(returning: now) }
         }
         if case .message = next { onTaken() }
         return next
+    }
+
+    /// From the event loop: hold messages back (`true`) or let them be taken again.
+    func setPaused(_ paused: Bool) {
+        let resume: (CheckedContinuation<Next, Never>, Next)? = state.withLock { state in
+            state.paused = paused
+            guard let waiter = state.waiter, let ready = state.ready() else { return nil }
+            state.waiter = nil
+            return (waiter, ready)
+        }
+        if let (waiter, next) = resume { waiter.resume(returning: next) }
     }
 
     /// From the event loop: a message arrived.
     func receive(_ message: ByteBuffer) {
         let waiter: CheckedContinuation<Next, Never>? = state.withLock { state in
             guard state.ending == nil else { return nil }
-            if let waiter = state.waiter {
+            if !state.paused, let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
             }
@@ -88,7 +106,7 @@ final class RequestStream: Sendable {
     /// From the event loop: the stream ended as `ending` (`.end`, `.stopped` or `.failed`).
     /// `.stopped` and `.failed` drop the queued messages; `.end` lets them be taken first.
     func finish(_ ending: Next) {
-        let waiter: CheckedContinuation<Next, Never>? = state.withLock { state in
+        let resume: (CheckedContinuation<Next, Never>, Next)? = state.withLock { state in
             if case .end = ending, state.ending != nil { return nil }
             if case .stopped = state.ending { return nil }
             state.ending = ending
@@ -96,9 +114,10 @@ final class RequestStream: Sendable {
                 state.queue.removeAll()
                 state.head = 0
             }
-            defer { state.waiter = nil }
-            return state.waiter
+            guard let waiter = state.waiter, let ready = state.ready() else { return nil }
+            state.waiter = nil
+            return (waiter, ready)
         }
-        waiter?.resume(returning: ending)
+        if let (waiter, next) = resume { waiter.resume(returning: next) }
     }
 }
