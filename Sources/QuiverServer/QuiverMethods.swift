@@ -44,7 +44,7 @@ enum QuiverMethods {
         _ descriptor: MethodDescriptor, _ handler: @escaping @Sendable (Request, CallInfo) async throws(QuiverError) -> Response
     ) -> GRPCMethod {
         GRPCMethod(
-            name: descriptor.method, path: "/" + descriptor.fullyQualifiedMethod, role: MethodAccess.role(for: descriptor),
+            descriptor,
             body: .unary { (bytes, call) async throws(QuiverError) in
                 let request: Request
                 do throws(QuiverError) {
@@ -61,7 +61,7 @@ enum QuiverMethods {
         _ descriptor: MethodDescriptor, _ handler: @escaping @Sendable (Request) -> Response
     ) -> GRPCMethod {
         GRPCMethod(
-            name: descriptor.method, path: "/" + descriptor.fullyQualifiedMethod, role: MethodAccess.role(for: descriptor),
+            descriptor,
             body: .immediate { (bytes) throws(QuiverError) in try GRPCMethod.encode(handler(try GRPCMethod.decode(Request.self, bytes))) })
     }
 
@@ -69,8 +69,15 @@ enum QuiverMethods {
         _ descriptor: MethodDescriptor, stopsOnShutdown: Bool,
         _ body: @escaping @Sendable (RequestStream, CallInfo, @escaping @Sendable ([UInt8]) -> Void) async -> StreamOutcome
     ) -> GRPCMethod {
-        GRPCMethod(
+        GRPCMethod(descriptor, stopsOnShutdown: stopsOnShutdown, body: .streaming(body))
+    }
+}
+
+extension GRPCMethod {
+    /// The method `descriptor` names: its path, and the role `MethodAccess` gives it.
+    init(_ descriptor: MethodDescriptor, stopsOnShutdown: Bool = false, body: Body) {
+        self.init(
             name: descriptor.method, path: "/" + descriptor.fullyQualifiedMethod, role: MethodAccess.role(for: descriptor),
-            stopsOnShutdown: stopsOnShutdown, body: .streaming(body))
+            stopsOnShutdown: stopsOnShutdown, body: body)
     }
 }

@@ -68,7 +68,7 @@ public final class QuiverServer: Sendable {
         self.options = options
         self.database = database
         state = ServerState(syncPolicy: options.database.syncPolicy)
-        let calls = CallHandler(state: state, logger: options.logger)
+        let calls = CallHandler(logger: options.logger)
         let methods = QuiverMethods.table(
             collections: CollectionService(database: database, calls: calls),
             data: DataService(database: database, calls: calls),

@@ -15,7 +15,6 @@ import Synchronization
 /// its outcome is unknown to a client that gave up, as with any database). A graceful shutdown
 /// cancels nothing: the calls in flight finish.
 struct CallHandler: Sendable {
-    let state: ServerState
     let logger: Logger
 
     func handle<T: Sendable>(_ call: CallInfo, _ body: () async throws(QuiverError) -> T) async throws(QuiverError) -> T {

@@ -30,6 +30,15 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
     }
 
+    /// Collection "wide" of `rows` random vectors, upserted 500 at a time.
+    static func wideCollection(_ client: QuiverClient, dimension: Int, rows: Int, _ rng: inout SeededRandom) async throws {
+        _ = try await client.createCollection(CollectionSchema(name: "wide", dimension: dimension, metric: .l2))
+        for start in stride(from: 0, to: rows, by: 500) {
+            _ = try await client.upsert(
+                "wide", (start..<min(rows, start + 500)).map { Record(id: RecordID(UInt64($0)), vector: Self.vector(dimension, &rng)) })
+        }
+    }
+
     static func probeCollection(_ server: TestServer) async throws {
         try await server.withClient { client async throws in
             _ = try await client.createCollection(
@@ -85,11 +94,7 @@ import Testing
         let dimension = 4_096
         var rng = SeededRandom(seed: 4)
         try await server.withClient { client async throws in
-            _ = try await client.createCollection(CollectionSchema(name: "wide", dimension: dimension, metric: .l2))
-            for start in stride(from: 0, to: 4_500, by: 500) {
-                _ = try await client.upsert(
-                    "wide", (start..<(start + 500)).map { Record(id: RecordID(UInt64($0)), vector: Self.vector(dimension, &rng)) })
-            }
+            try await Self.wideCollection(client, dimension: dimension, rows: 4_500, &rng)
             let queries = (0..<16).map { _ in Self.vector(dimension, &rng) }
             let error = await thrownError {
                 _ = try await client.search("wide", queries: queries, k: 4_000, options: SearchOptions(includeVectors: true))
@@ -122,8 +127,7 @@ extension HostileClientTests {
         let dimension = 1_024
         var rng = SeededRandom(seed: 5)
         try await server.withClient { client async throws in
-            _ = try await client.createCollection(CollectionSchema(name: "wide", dimension: dimension, metric: .l2))
-            _ = try await client.upsert("wide", (0..<3_000).map { Record(id: RecordID(UInt64($0)), vector: Self.vector(dimension, &rng)) })
+            try await Self.wideCollection(client, dimension: dimension, rows: 3_000, &rng)
         }
         let result = try await Self.probe(server, ["unread-stream", "--calls", "2000", "--k", "1000", "--dimension", String(dimension)])
         let sent = try #require(result["sent"] as? Int, "\(result)")
