@@ -113,15 +113,23 @@ import Testing
         let checkpoint = files.child("import.checkpoint")
         let arguments = ["import", "r", files.child("big.fvecs"), "--batch-size", "500", "--pipeline", "2", "--resume", checkpoint, "--server", server.address]
         let child = try ChildProcess("quiver", arguments: arguments)
-        // Kill it once a few batches are acknowledged.
+        // Kill it once a few batches are acknowledged. (A CI run once waited 60 s for that without
+        // saying why; the wait now ends when the child does and reports its stderr.)
         var killedAt = 0
-        try await waitUntil("a checkpoint with 5,000 rows imported", interval: .milliseconds(1)) {
-            guard let data = FileManager.default.contents(atPath: checkpoint),
-                let saved = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let imported = saved["imported"] as? Int, imported >= 5_000
-            else { return false }
-            child.signal(SIGKILL)
-            killedAt = imported
-            return true
+        do {
+            try await waitUntil("a checkpoint with 5,000 rows imported", timeout: .seconds(120), interval: .milliseconds(1)) {
+                guard child.isRunning else { throw ChildProcessError("quiver import exited before 5,000 rows: \(child.stderr)") }
+                guard let data = FileManager.default.contents(atPath: checkpoint),
+                    let saved = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                    let imported = saved["imported"] as? Int, imported >= 5_000
+                else { return false }
+                child.signal(SIGKILL)
+                killedAt = imported
+                return true
+            }
+        } catch let error as WaitTimedOut {
+            let saved = FileManager.default.contents(atPath: checkpoint).map { String(decoding: $0, as: UTF8.self) } ?? "none"
+            throw ChildProcessError("\(error); checkpoint: \(saved); quiver import's stderr: \(child.stderr)")
         }
         _ = try await child.waitForExit()
         #expect(killedAt >= 5_000 && killedAt < total, "killed after \(killedAt) rows")

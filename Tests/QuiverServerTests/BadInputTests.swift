@@ -105,6 +105,41 @@ import Testing
         try await server.stop()
     }
 
+    /// A refused request leaves bytes in flight that the server never reads (the client had sent
+    /// them before the refusal reached it); they still use the connection's flow-control window.
+    /// Refused calls, each of them with up to a stream window (4 MiB) in flight, must not use up the
+    /// connection's 16 MiB: the same connection serves the next call.
+    @Test func refusedLargeRequestsDoNotWedgeTheirConnection() async throws {
+        let server = try await TestServer(arguments: ["--max-message-bytes", String(1 << 20)])
+        try await server.withClient { client async throws in try await Self.prepare(client) }
+        try await Self.withRawClient(server) { grpc in
+            let oversized = [UInt8](repeating: 0x0A, count: 8 << 20)
+            for round in 0..<10 {
+                let code = try await withDeadline("refused call \(round) on one connection", timeout: .seconds(30)) { () async throws -> RPCError.Code? in
+                    do {
+                        _ = try await grpc.unary(
+                            request: ClientRequest(message: oversized), descriptor: Quiver_V1_DataService.Method.Upsert.descriptor,
+                            serializer: RawBytes(), deserializer: RawBytes(), options: .defaults
+                        ) { try $0.message }
+                        return nil
+                    } catch let error as RPCError {
+                        return error.code
+                    }
+                }
+                #expect(code == .resourceExhausted, "round \(round)")
+            }
+            let health = try await withDeadline("a call after the refused ones", timeout: .seconds(30)) {
+                try await grpc.unary(
+                    request: ClientRequest(message: [UInt8]()), descriptor: Quiver_V1_AdminService.Method.Health.descriptor,
+                    serializer: RawBytes(), deserializer: RawBytes(), options: .defaults
+                ) { try $0.message }
+            }
+            #expect(try Quiver_V1_HealthResponse(serializedBytes: health).status == .serving)
+        }
+        try await server.withClient { client async throws in try await Self.expectUnchanged(client) }
+        try await server.stop()
+    }
+
     @Test func malformedProtobufBytesAreInvalidArgument() async throws {
         let server = try await TestServer()
         try await server.withClient { client async throws in try await Self.prepare(client) }

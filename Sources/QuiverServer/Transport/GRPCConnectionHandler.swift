@@ -17,8 +17,11 @@
 //   other call runs in a task of its own, which writes its answer back through the event loop. A
 //   slow call holds its own task only: other calls on this connection and others go on.
 // - Without a multiplexer NIOHTTP2 does not return flow-control window, so this handler does:
-//   the connection's window as soon as bytes arrive (16 MiB, returned at half), a stream's when
-//   its messages are taken (4 MiB, returned at a quarter); a streaming call whose client sends
+//   the connection's when NIOHTTP2 reports it half used (16 MiB; its count includes the DATA
+//   it drops, such as what a client had in flight on a stream answered and reset before its
+//   request ended: counting only the DATA this handler sees leaked that much per refused call,
+//   and four refused 8 MiB requests wedged their connection), a stream's when its messages are
+//   taken (4 MiB, returned at a quarter); a streaming call whose client sends
 //   faster than it is answered stops receiving once two messages wait, and one whose client does
 //   not read its answers stops taking requests once 4 MiB of answers wait to be sent.
 // - Responses written while reading are flushed once at the end of the read; responses from
@@ -75,7 +78,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var reading = false
     private var flushPending = false
-    private var connectionUnreturned = 0
+    /// The connection's receive window as NIOHTTP2 last reported it.
+    private var connectionWindowSeen = 65_535
+    /// A WINDOW_UPDATE for the connection was written and NIOHTTP2 has not reported it yet.
+    private var connectionUpdatePending = false
     private var goingAway = false
     private var lastStreamID = HTTP2StreamID.rootStream
     private var peer = "unknown"
@@ -101,6 +107,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         started = true
         peer = Self.describe(context.channel.remoteAddress)
         let increment = Self.connectionWindow - 65_535
+        connectionUpdatePending = true
         context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
         context.flush()
     }
@@ -125,7 +132,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             // Otherwise trailers of a call already answered and gone: nothing to do.
         case .data(let payload):
             let length = payload.data.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0)
-            returnConnectionWindow(length)
             guard let call = calls[frame.streamID], !call.finished else { return }
             call.unreturned += length
             if case .byteBuffer(var bytes) = payload.data, bytes.readableBytes > 0 {
@@ -156,10 +162,16 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         context.fireChannelReadComplete()
     }
 
-    // NIOHTTP2's user events (StreamClosedEvent and others) are not handled: matching an `Any`
-    // against their types cost a few microseconds per call. A call leaves `calls` when its
-    // trailers are written (with a RST_STREAM if the client had not finished sending), when the
-    // client resets it, or when NIOHTTP2 reports an error on its stream.
+    // Of NIOHTTP2's user events only the connection's window is read. Stream events
+    // (StreamClosedEvent and others) are not: a call leaves `calls` when its trailers are written
+    // (with a RST_STREAM if the client had not finished sending), when the client resets it, or
+    // when NIOHTTP2 reports an error on its stream.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let update = event as? NIOHTTP2WindowUpdatedEvent, update.streamID == .rootStream, let size = update.inboundWindowSize {
+            connectionWindowChanged(size)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // NIOHTTP2 has answered a protocol error already (RST_STREAM or GOAWAY); a stream error
@@ -425,11 +437,15 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     // MARK: Flow control
 
-    private func returnConnectionWindow(_ length: Int) {
-        connectionUnreturned += length
-        guard connectionUnreturned >= Self.connectionWindow / 2, let context else { return }
-        let increment = connectionUnreturned
-        connectionUnreturned = 0
+    /// Tops the connection's receive window up to `connectionWindow` once half of it is used.
+    /// Only a WINDOW_UPDATE of ours makes it grow, so a report larger than the last one means the
+    /// update written is counted; until then none more is written.
+    private func connectionWindowChanged(_ size: Int) {
+        if size > connectionWindowSeen { connectionUpdatePending = false }
+        connectionWindowSeen = size
+        guard !connectionUpdatePending, size <= Self.connectionWindow / 2, let context else { return }
+        connectionUpdatePending = true
+        let increment = Self.connectionWindow - size
         context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
         flush()
     }
