@@ -9,9 +9,10 @@
 #                    for batched search and IVF training; switched by Debian's alternatives)
 #   pkg-config       SwiftPM finds RocksDB and LZ4 through it
 #   protobuf-compiler  protoc, for scripts/generate-proto.sh (the generated code is committed)
+#   openssl          the TLS tests make their CA and certificates with it (docs/security.md)
 set -euo pipefail
 
-packages=(librocksdb-dev libfaiss-dev liblz4-dev libopenblas-dev pkg-config protobuf-compiler)
+packages=(librocksdb-dev libfaiss-dev liblz4-dev libopenblas-dev pkg-config protobuf-compiler openssl)
 
 missing=()
 for package in "${packages[@]}"; do

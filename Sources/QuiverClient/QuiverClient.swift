@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import QuiverCore
@@ -20,15 +21,34 @@ public struct QuiverClient: Sendable {
         public var timeout: Duration?
         /// Largest message sent or received. Default 64 MiB, the server's default limit.
         public var maxMessageBytes: Int
+        /// Set: connect over TLS (the server must run with `--tls-cert`); nil: plaintext.
+        public var tls: TLS?
 
         public init(
             server: ServerAddress = .loopbackDefault, apiKey: String? = nil, timeout: Duration? = nil,
-            maxMessageBytes: Int = 64 << 20
+            maxMessageBytes: Int = 64 << 20, tls: TLS? = nil
         ) {
             self.server = server
             self.apiKey = apiKey
             self.timeout = timeout
             self.maxMessageBytes = maxMessageBytes
+            self.tls = tls
+        }
+    }
+
+    /// How the client verifies the server and, for mTLS, proves who it is.
+    public struct TLS: Sendable, Equatable {
+        /// PEM certificates of the CAs to trust for the server's certificate; nil: the system's.
+        public var caFile: String?
+        /// PEM client certificate chain and its key, for a server that requires client
+        /// certificates (`--tls-client-ca`).
+        public var certificateFile: String?
+        public var keyFile: String?
+
+        public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+            self.caFile = caFile
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
         }
     }
 
@@ -64,11 +84,46 @@ public struct QuiverClient: Sendable {
             ? .ipv6(address: options.server.host, port: options.server.port)
             : options.server.host == "localhost"
                 ? .ipv4(address: "127.0.0.1", port: options.server.port)
-                : .dns(host: options.server.host, port: options.server.port)
-        let transport = try HTTP2ClientTransport.Posix(
-            target: target, transportSecurity: .plaintext, config: .defaults { $0.connection.flushCoalescing = nil })
+                // An address, not a name: with TLS the server's certificate is checked against
+                // it (an IP SAN), and it is never sent as SNI.
+                : options.server.isIPv4
+                    ? .ipv4(address: options.server.host, port: options.server.port)
+                    : .dns(host: options.server.host, port: options.server.port)
+        let transport: HTTP2ClientTransport.Posix
+        do {
+            transport = try HTTP2ClientTransport.Posix(
+                target: target, transportSecurity: try transportSecurity(options.tls), config: .defaults { $0.connection.flushCoalescing = nil })
+        } catch let error as QuiverError {
+            throw error
+        } catch {
+            throw QuiverError(.invalidArgument, .malformedRequest, "cannot set up TLS: \(error)")
+        }
         return try await withGRPCClient(transport: transport) { grpc in
             try await body(QuiverClient(grpc: grpc, options: options))
+        }
+    }
+
+    /// The files are read here, so that a missing or malformed one is named before any connection.
+    private static func transportSecurity(_ tls: TLS?) throws -> HTTP2ClientTransport.Posix.TransportSecurity {
+        guard let tls else { return .plaintext }
+        func readable(_ what: String, _ path: String) throws(QuiverError) -> String {
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw QuiverError(.invalidArgument, .malformedRequest, "cannot read the \(what) \(path)", value: path)
+            }
+            return path
+        }
+        let ca = try tls.caFile.map { path throws(QuiverError) in try readable("TLS CA file", path) }
+        guard (tls.certificateFile == nil) == (tls.keyFile == nil) else {
+            throw QuiverError(.invalidArgument, .malformedRequest, "a TLS client certificate needs its key, and a key its certificate")
+        }
+        let certificate = try tls.certificateFile.map { path throws(QuiverError) in try readable("TLS client certificate", path) }
+        let key = try tls.keyFile.map { path throws(QuiverError) in try readable("TLS client key", path) }
+        return .tls { config in
+            if let ca { config.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
+            if let certificate, let key {
+                config.certificateChain = [.file(path: certificate, format: .pem)]
+                config.privateKey = .file(path: key, format: .pem)
+            }
         }
     }
 
@@ -92,6 +147,8 @@ public struct QuiverClient: Sendable {
     private func call<T: Sendable>(_ body: () async throws -> T) async throws(QuiverError) -> T {
         do {
             return try await body()
+        } catch let error as RPCError where error.code == .unavailable {
+            throw await ConnectionFailure.describe(error, options: options) ?? WireError.quiverError(error)
         } catch {
             throw WireError.quiverError(error)
         }

@@ -26,6 +26,9 @@ public struct ServerOptions: Sendable {
     /// that opened a 101st stream had its whole connection closed with a PROTOCOL_ERROR GOAWAY.
     /// More streams per connection cost memory (each holds its request, up to `maxMessageBytes`).
     public var maxConcurrentStreams: Int
+    /// Set: the port speaks TLS only (with client certificates required when it names a client
+    /// CA); plaintext clients get every call refused with UNAVAILABLE saying so.
+    public var tls: TLSFiles?
     public var database: DatabaseOptions
     public var logger: Logger
 
@@ -37,9 +40,10 @@ public struct ServerOptions: Sendable {
     public init(
         dataDirectory: String = "./data", listen: ServerAddress = .loopbackDefault,
         maxMessageBytes: Int = ServerOptions.maxMessageBytesDefault, apiKeys: APIKeys? = nil,
-        maxConcurrentStreams: Int = ServerOptions.maxConcurrentStreamsDefault,
+        maxConcurrentStreams: Int = ServerOptions.maxConcurrentStreamsDefault, tls: TLSFiles? = nil,
         database: DatabaseOptions = DatabaseOptions(), logger: Logger = Logger(label: "quiver.server")
     ) {
+        self.tls = tls
         self.dataDirectory = dataDirectory
         self.listen = listen
         self.maxMessageBytes = maxMessageBytes
@@ -50,7 +54,7 @@ public struct ServerOptions: Sendable {
     }
 }
 
-/// The Quiver gRPC server: the four services of `proto/quiver/v1` over HTTP/2 (plaintext) on top
+/// The Quiver gRPC server: the four services of `proto/quiver/v1` over HTTP/2 (plaintext or TLS) on top
 /// of one `Database`, served by Quiver's own gRPC dispatch over NIOHTTP2 (`Transport/`).
 ///
 /// Lifecycle: `open` opens the database and prepares the server; `run` binds, serves, and when
@@ -64,7 +68,7 @@ public final class QuiverServer: Sendable {
     private let state: ServerState
     private let transport: GRPCTransport
 
-    private init(options: ServerOptions, database: Database) {
+    private init(options: ServerOptions, database: Database, tls: ServerTLS?) {
         self.options = options
         self.database = database
         state = ServerState(syncPolicy: options.database.syncPolicy)
@@ -75,23 +79,24 @@ public final class QuiverServer: Sendable {
             search: SearchService(database: database, calls: calls),
             admin: AdminService(database: database, state: state, calls: calls))
         transport = GRPCTransport(
-            shared: .init(methods: methods, keys: options.apiKeys, messageLimit: options.maxMessageBytes, logger: options.logger),
+            shared: .init(methods: methods, keys: options.apiKeys, messageLimit: options.maxMessageBytes, logger: options.logger, tls: tls),
             maxConcurrentStreams: options.maxConcurrentStreams)
     }
 
-    /// Opens the database. Nothing listens until `run`.
+    /// Loads the TLS files, if any, then opens the database. Nothing listens until `run`.
     public static func open(options: ServerOptions) async throws(QuiverError) -> QuiverServer {
+        let tls = try options.tls.map { files throws(QuiverError) in try ServerTLS(files) }
         var databaseOptions = options.database
         databaseOptions.resultBytesMax = options.maxMessageBytes
         let database = try await Database.open(path: options.dataDirectory, options: databaseOptions)
-        return QuiverServer(options: options, database: database)
+        return QuiverServer(options: options, database: database, tls: tls)
     }
 
     /// Serves a database that is already open (`options.dataDirectory` and `options.database`
     /// are not used). `run` closes it when the server stops. For benchmarks that compare the
     /// same database in-process and over the wire.
-    public static func serving(_ database: Database, options: ServerOptions) -> QuiverServer {
-        QuiverServer(options: options, database: database)
+    public static func serving(_ database: Database, options: ServerOptions) throws(QuiverError) -> QuiverServer {
+        QuiverServer(options: options, database: database, tls: try options.tls.map { files throws(QuiverError) in try ServerTLS(files) })
     }
 
     /// Binds and serves until `beginGracefulShutdown`, then closes the database.

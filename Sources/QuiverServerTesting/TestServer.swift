@@ -57,10 +57,11 @@ public final class TestServer: Sendable {
 extension TestServer {
     /// Runs `body` with a client connected to this server.
     public func withClient<T: Sendable>(
-        apiKey: String? = nil, timeout: Duration? = nil, maxMessageBytes: Int = 64 << 20, _ body: (QuiverClient) async throws -> T
+        apiKey: String? = nil, timeout: Duration? = nil, maxMessageBytes: Int = 64 << 20, tls: QuiverClient.TLS? = nil,
+        _ body: (QuiverClient) async throws -> T
     ) async throws -> T {
         let options = QuiverClient.Options(
-            server: ServerAddress(host: host, port: port), apiKey: apiKey, timeout: timeout, maxMessageBytes: maxMessageBytes)
+            server: ServerAddress(host: host, port: port), apiKey: apiKey, timeout: timeout, maxMessageBytes: maxMessageBytes, tls: tls)
         return try await QuiverClient.withClient(options, body)
     }
 }

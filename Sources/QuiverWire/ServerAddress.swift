@@ -37,6 +37,12 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var isIPv6: Bool { host.contains(":") }
 
+    /// Whether the host is a dotted-quad IPv4 address (`10.0.0.5`), not a name.
+    public var isIPv4: Bool {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in part.count <= 3 && UInt8(part) != nil }
+    }
+
     /// Whether only this machine can reach the address (127.0.0.0/8, ::1, localhost).
     public var isLoopback: Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")

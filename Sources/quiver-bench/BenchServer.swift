@@ -61,7 +61,7 @@ struct BenchServer: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: workDir) }
         let logger = BenchCommon.quietLogger
         let database = try await Database.open(path: workDir, options: DatabaseOptions(syncPolicy: .always, logger: logger))
-        let server = QuiverServer.serving(
+        let server = try QuiverServer.serving(
             database, options: ServerOptions(listen: ServerAddress(host: "127.0.0.1", port: 0), logger: logger))
         let bound = Mutex<ServerAddress?>(nil)
         let serving = Task { try await server.run { address in bound.withLock { $0 = address } } }

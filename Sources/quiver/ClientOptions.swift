@@ -17,6 +17,19 @@ struct ClientOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Deadline of each call in seconds (none by default).", valueName: "seconds"))
     var timeout: Double?
 
+    @Flag(help: "Connect over TLS, trusting the system's CAs (implied by --tls-ca, --tls-cert and their variables).")
+    var tls = false
+
+    @Option(help: ArgumentHelp("Trust the server certificates this PEM CA file signed. Default: $QUIVER_TLS_CA.", valueName: "file"))
+    var tlsCa: String?
+
+    @Option(help: ArgumentHelp(
+        "Client certificate (PEM) for a server that requires one (mTLS). Default: $QUIVER_TLS_CERT.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert. Default: $QUIVER_TLS_KEY.", valueName: "file"))
+    var tlsKey: String?
+
     @Flag(help: "Machine-readable output: JSON (one object per line where there are several).")
     var json = false
 
@@ -24,8 +37,17 @@ struct ClientOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let address = try ServerAddress(parsing: server ?? environment["QUIVER_SERVER"] ?? ServerAddress.loopbackDefault.description)
         let key = apiKey ?? environment["QUIVER_API_KEY"]
+        func setting(_ flag: String?, _ variable: String) -> String? {
+            let value = flag ?? environment[variable]
+            return value?.isEmpty == true ? nil : value
+        }
+        let ca = setting(tlsCa, "QUIVER_TLS_CA")
+        let certificate = setting(tlsCert, "QUIVER_TLS_CERT")
+        let certificateKey = setting(tlsKey, "QUIVER_TLS_KEY")
+        let secure = tls || ca != nil || certificate != nil || certificateKey != nil
         return QuiverClient.Options(
-            server: address, apiKey: key?.isEmpty == true ? nil : key, timeout: timeout.map { .milliseconds(Int($0 * 1000)) })
+            server: address, apiKey: key?.isEmpty == true ? nil : key, timeout: timeout.map { .milliseconds(Int($0 * 1000)) },
+            tls: secure ? QuiverClient.TLS(caFile: ca, certificateFile: certificate, keyFile: certificateKey) : nil)
     }
 
     /// Connects, runs `body`, and reports a failure as `error: …` (or a JSON object with --json)

@@ -16,17 +16,20 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the Quiver server.",
         discussion: """
-            Serves the gRPC protocol of proto/quiver/v1 (docs/protocol.md) over plaintext HTTP/2. \
-            Prints 'listening HOST:PORT' on standard output once the socket is bound; logs go to \
-            standard error.
+            Serves the gRPC protocol of proto/quiver/v1 (docs/protocol.md) over HTTP/2: TLS with \
+            --tls-cert and --tls-key, plaintext otherwise. Prints 'listening HOST:PORT' on \
+            standard output once the socket is bound; logs go to standard error.
 
             SIGTERM or SIGINT shuts down gracefully: stop accepting, finish the calls in flight, \
             close the database. A second signal exits at once (acknowledged writes are durable \
             either way).
 
-            Without --api-keys anyone who can reach the address has full access, so the default \
-            address is loopback. API keys file: one 'KEY ROLE [LABEL]' per line, ROLE read, write \
-            or admin; keys at least 16 characters.
+            Safe by default: a non-loopback address needs TLS (--tls-cert, --tls-key) unless \
+            --insecure-plaintext is given, and authentication (--api-keys or client certificates \
+            with --tls-client-ca) unless --no-auth is given; both are checked before anything \
+            listens. Loopback needs neither. API keys file: one 'KEY ROLE [LABEL]' per line, ROLE \
+            read, write or admin; keys at least 16 characters. Set-up step by step: \
+            docs/security.md.
 
             With --metrics HOST:PORT, Prometheus's text format is served at \
             http://HOST:PORT/metrics (no authentication: keep it on loopback or a private \
@@ -43,6 +46,22 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Require API keys from this file (see below).", valueName: "file"))
     var apiKeys: String?
+
+    @Option(help: ArgumentHelp("Serve TLS with this PEM certificate chain (server certificate first).", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(help: ArgumentHelp(
+        "Require client certificates signed by a CA in this PEM file (mTLS); needs --tls-cert.", valueName: "file"))
+    var tlsClientCa: String?
+
+    @Flag(help: "Allow plaintext on a non-loopback address (keys and data cross the network in the clear).")
+    var insecurePlaintext = false
+
+    @Flag(help: "Allow a non-loopback address without API keys or client certificates (anyone who reaches it has full access).")
+    var noAuth = false
 
     @Option(help: ArgumentHelp(
         "When writes are fsynced: always (default), batch, batch:<N>ms, or none (unsafe: a power loss can lose acknowledged writes).",
@@ -85,6 +104,23 @@ struct Serve: AsyncParsableCommand {
         guard ServerOptions.maxConcurrentStreamsRange.contains(maxConcurrentStreams) else {
             throw ValidationError("--max-concurrent-streams must be between 1 and 10000")
         }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard tlsClientCa == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+        // Before anything is opened or bound: no byte leaves the machine unprotected by mistake.
+        let address: ServerAddress
+        do { address = try ServerAddress(parsing: listen) } catch { throw ValidationError(error.message) }
+        if !address.isLoopback {
+            if tlsCert == nil && !insecurePlaintext {
+                throw ValidationError(
+                    "refusing to listen on \(address) without TLS: API keys and data would cross the network in the clear. "
+                        + "Give --tls-cert and --tls-key (docs/security.md), listen on 127.0.0.1, or pass --insecure-plaintext")
+            }
+            if apiKeys == nil && tlsClientCa == nil && !noAuth {
+                throw ValidationError(
+                    "refusing to listen on \(address) without authentication: anyone who reaches it could read, change and drop every collection. "
+                        + "Give --api-keys FILE or --tls-client-ca FILE (docs/security.md), listen on 127.0.0.1, or pass --no-auth")
+            }
+        }
     }
 
     func run() async throws {
@@ -113,26 +149,23 @@ struct Serve: AsyncParsableCommand {
         // the metric is created.
         let registry = PrometheusCollectorRegistry()
         if metricsAddress != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
-        if keys == nil && !address.isLoopback {
-            let warning = """
-
-                ************************************************************************
-                WARNING: listening on \(address) WITHOUT AUTHENTICATION.
-                Anyone who can reach this address can read, change and drop every
-                collection. Start with --api-keys FILE, or listen on 127.0.0.1.
-                ************************************************************************
-
-                """
-            FileHandle.standardError.write(Data(warning.utf8))
-            logger.warning("authentication is off on a non-loopback address", metadata: ["address": "\(address)"])
+        if !address.isLoopback {
+            // Only reached with --no-auth or --insecure-plaintext (validate refuses otherwise).
+            if keys == nil && tlsClientCa == nil {
+                logger.warning("authentication is off on a non-loopback address (--no-auth)", metadata: ["address": "\(address)"])
+            }
+            if tlsCert == nil {
+                logger.warning("TLS is off on a non-loopback address (--insecure-plaintext)", metadata: ["address": "\(address)"])
+            }
         }
+        let tls = tlsCert.map { TLSFiles(certificateChain: $0, privateKey: tlsKey!, clientCA: tlsClientCa) }
 
         var database = DatabaseOptions(
             syncPolicy: SyncPolicy(parsing: sync)!, searchThreads: searchThreads, logger: Logger(label: "quiver.engine"))
         database.maintenanceRetryDelay = .seconds(maintenanceRetrySeconds)
         let options = ServerOptions(
             dataDirectory: dataDir, listen: address, maxMessageBytes: maxMessageBytes, apiKeys: keys,
-            maxConcurrentStreams: maxConcurrentStreams, database: database, logger: Logger(label: "quiver.server"))
+            maxConcurrentStreams: maxConcurrentStreams, tls: tls, database: database, logger: Logger(label: "quiver.server"))
         let server: QuiverServer
         do {
             server = try await QuiverServer.open(options: options)

@@ -29,6 +29,11 @@ Probes (each prints one JSON object on standard output):
                                 searches for K hits with their vectors and reading none of the
                                 answers; returns once every request was sent or none went out
                                 for 3 s: {"sent": n}
+  tls-calls [--ca FILE [--cert FILE --key FILE]]
+                                Over TLS when --ca is given (grpc.ssl_channel_credentials), in
+                                plaintext otherwise: Health, then CreateCollection "tls" (dimension
+                                2) and ListCollections:
+                                {"health": "SERVING", "collections": [...]} or {"error": "CODE: details"}
 The collection for the search probes is "probe" with dimension 8 and a string field "title"; it
 must exist.
 """
@@ -64,7 +69,7 @@ def describe(error):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("probe", choices=["concurrent-calls", "concurrent-streams", "long-name", "long-filter", "unread-stream", "mixed-load"])
+    parser.add_argument("probe", choices=["concurrent-calls", "concurrent-streams", "long-name", "long-filter", "unread-stream", "mixed-load", "tls-calls"])
     parser.add_argument("--server", required=True)
     parser.add_argument("--proto-dir", required=True)
     parser.add_argument("--calls", type=int, default=300)
@@ -76,6 +81,9 @@ def main():
     parser.add_argument("--queries", default=None)
     parser.add_argument("--slow-queries", default=None)
     parser.add_argument("--dimension", type=int, default=1024)
+    parser.add_argument("--ca", default=None)
+    parser.add_argument("--cert", default=None)
+    parser.add_argument("--key", default=None)
     args = parser.parse_args()
 
     stub_dir = tempfile.mkdtemp(prefix="quiver-probe-")
@@ -84,10 +92,38 @@ def main():
     from quiver.v1 import collections_pb2, collections_pb2_grpc, search_pb2, search_pb2_grpc, types_pb2
 
     # One channel is one HTTP/2 connection: every call below is a stream on it.
-    channel = grpc.insecure_channel(args.server, options=[("grpc.use_local_subchannel_pool", 1)])
+    if args.ca:
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(args.ca),
+            private_key=read(args.key) if args.key else None,
+            certificate_chain=read(args.cert) if args.cert else None,
+        )
+        channel = grpc.secure_channel(args.server, credentials, options=[("grpc.use_local_subchannel_pool", 1)])
+    else:
+        channel = grpc.insecure_channel(args.server, options=[("grpc.use_local_subchannel_pool", 1)])
     search = search_pb2_grpc.SearchServiceStub(channel)
     query = search_pb2.SearchRequest(collection="probe", queries=pack([0.5] * 8), k=5)
 
+    if args.probe == "tls-calls":
+        from quiver.v1 import admin_pb2, admin_pb2_grpc
+        try:
+            health = admin_pb2_grpc.AdminServiceStub(channel).Health(admin_pb2.HealthRequest(), timeout=args.timeout)
+            collections = collections_pb2_grpc.CollectionServiceStub(channel)
+            collections.CreateCollection(
+                collections_pb2.CreateCollectionRequest(schema=types_pb2.CollectionSchema(name="tls", dimension=2, metric=types_pb2.METRIC_L2)),
+                timeout=args.timeout,
+            )
+            listed = collections.ListCollections(collections_pb2.ListCollectionsRequest(), timeout=args.timeout)
+            print(json.dumps({
+                "health": admin_pb2.HealthResponse.Status.Name(health.status),
+                "collections": [c.schema.name for c in listed.collections],
+            }))
+        except grpc.RpcError as error:
+            print(json.dumps({"error": describe(error)}))
+        return
     if args.probe == "concurrent-calls":
         futures = [search.Search.future(query, timeout=args.timeout) for _ in range(args.calls)]
         ok = 0

@@ -86,7 +86,13 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var lastStreamID = HTTP2StreamID.rootStream
     private var peer = "unknown"
 
-    init(server: GRPCTransport.Shared) { self.server = server }
+    /// Set: every call of this connection fails with it (a plaintext client of a TLS server).
+    private let refusal: QuiverError?
+
+    init(server: GRPCTransport.Shared, refusal: QuiverError? = nil) {
+        self.server = server
+        self.refusal = refusal
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -198,6 +204,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         guard !goingAway else {
             return fail(call, QuiverError(.unavailable, .serverUnavailable, "the server is shutting down"))
         }
+        if let refusal { return fail(call, refusal) }
         guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
             // Not a gRPC request: HTTP's own refusal (PROTOCOL-HTTP2.md asks for 415).
             call.finished = true

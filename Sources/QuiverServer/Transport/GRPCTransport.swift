@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import QuiverAuth
 import QuiverCore
 import Synchronization
@@ -16,6 +17,8 @@ final class GRPCTransport: Sendable {
         let keys: APIKeys?
         let messageLimit: Int
         let logger: Logger
+        /// Set: connections must speak TLS (plaintext ones get every call refused).
+        let tls: ServerTLS?
     }
 
     private struct Connection {
@@ -66,12 +69,29 @@ final class GRPCTransport: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [weak self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: .init()))
-                    let handler = GRPCConnectionHandler(server: shared)
-                    try operations.addHandler(handler)
-                    self?.track(Connection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
+                let transport = self
+                return channel.eventLoop.makeCompletedFuture {
+                    // Added once the client's first byte says whether it speaks TLS.
+                    @Sendable func addGRPC(tls: NIOSSLContext?, refusal: QuiverError?) throws {
+                        let operations = channel.pipeline.syncOperations
+                        if let tls { try operations.addHandler(NIOSSLServerHandler(context: tls)) }
+                        try operations.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: .init()))
+                        let handler = GRPCConnectionHandler(server: shared, refusal: refusal)
+                        try operations.addHandler(handler)
+                        transport?.track(Connection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
+                    }
+                    guard let tls = shared.tls else { return try addGRPC(tls: nil, refusal: nil) }
+                    try channel.pipeline.syncOperations.addHandler(
+                        TLSDetector { _, isTLS in
+                            try addGRPC(
+                                tls: isTLS ? tls.context : nil,
+                                refusal: isTLS
+                                    ? nil
+                                    : QuiverError(
+                                        .unavailable, .serverUnavailable,
+                                        "this server requires TLS: the call was sent in plaintext (connect with --tls, and --tls-ca for a private CA)"
+                                    ))
+                        })
                 }
             }
         let listener = try await bootstrap.bind(host: host, port: port).get()
