@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Shared value types: ids, row sets, schema, metric, errors, limits. No dependencies.
@@ -71,7 +72,7 @@ let package = Package(
         .target(name: "QuiverStorage", dependencies: ["QuiverCore", "CRocksDB", "CRocksDBShim"]),
         // API keys and roles: the keys file's parser and the constant-time key match, for every
         // listener (and the fuzzers) without the server around them.
-        .target(name: "QuiverAuth", dependencies: ["QuiverCore"]),
+        .target(name: "QuiverAuth", dependencies: ["QuiverCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "QuiverIndex", dependencies: ["QuiverCore", "CFaissShim", "CLZ4"]),
         .target(
             name: "QuiverFilter",

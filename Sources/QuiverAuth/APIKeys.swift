@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import QuiverCore
 
@@ -28,27 +29,33 @@ public enum Role: Int, Sendable, Comparable, CaseIterable, CustomStringConvertib
 
 /// The API keys a server accepts, loaded from `--api-keys FILE`.
 ///
-/// File format: one key per line, `KEY ROLE [LABEL]`, separated by spaces or tabs. ROLE is
-/// `read`, `write` or `admin`; the optional LABEL names the key in logs (the key itself is never
-/// logged). Blank lines and lines starting with `#` are ignored. Keys are at least 16 characters
-/// of printable ASCII without spaces, and each key appears once (a key on two lines, with two
-/// roles, would leave it to the reader which one holds). Lines may end in LF or CRLF.
+/// File format: one key per line, `KEY ROLE [LABEL]`, separated by spaces or tabs. KEY is the key
+/// itself or `sha256:` and the 64 hex digits of its SHA-256 (`quiver keys generate` prints such a
+/// line, so that the file holds no secret). ROLE is `read`, `write` or `admin`; the optional LABEL
+/// names the key in logs (the key itself is never logged). Blank lines and lines starting with `#`
+/// are ignored. Keys are at least 16 characters of printable ASCII without spaces, and each key
+/// appears once (a key on two lines, with two roles, would leave it to the reader which one
+/// holds). Lines may end in LF or CRLF.
+///
+/// Every key is held as its SHA-256 digest, written as such or hashed when the file is read; a
+/// presented key is hashed once and compared with every digest in constant time.
 public struct APIKeys: Sendable {
     public struct Entry: Sendable {
-        let key: [UInt8]
+        let digest: [UInt8]
         public let role: Role
         public let label: String
     }
 
     public static let keyLengthMin = 16
+    /// The prefix of a key written as its digest.
+    public static let digestPrefix = "sha256:"
     private let entries: [Entry]
-    private let keyLengthMax: Int
 
     public var count: Int { entries.count }
 
     public init(contents: String, source: String) throws(QuiverError) {
         var entries: [Entry] = []
-        var lineOfKey: [[UInt8]: Int] = [:]
+        var lineOfDigest: [[UInt8]: Int] = [:]
         // Split on any line end: Swift reads "\r\n" as one character, so splitting on "\n" alone
         // left a CRLF file as one line.
         for (number, rawLine) in contents.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
@@ -61,20 +68,28 @@ public struct APIKeys: Sendable {
                     field: "api-keys", value: "line \(number + 1)")
             }
             guard parts.count == 2 || parts.count == 3 else { throw fail("expected KEY ROLE [LABEL]") }
-            let key = Array(parts[0].utf8)
-            guard key.count >= Self.keyLengthMin, key.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-                throw fail("keys must be at least \(Self.keyLengthMin) printable ASCII characters")
+            let digest: [UInt8]
+            if parts[0].hasPrefix(Self.digestPrefix) {
+                guard let bytes = Self.hexBytes(parts[0].dropFirst(Self.digestPrefix.count)), bytes.count == SHA256.byteCount else {
+                    throw fail("a hashed key is \(Self.digestPrefix) and 64 hex digits")
+                }
+                digest = bytes
+            } else {
+                let key = Array(parts[0].utf8)
+                guard key.count >= Self.keyLengthMin, key.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                    throw fail("keys must be at least \(Self.keyLengthMin) printable ASCII characters")
+                }
+                digest = Self.digest(key)
             }
             guard let role = Role(name: parts[1]) else { throw fail("role must be read, write or admin") }
-            if let first = lineOfKey[key] { throw fail("the key of line \(first) appears again") }
-            lineOfKey[key] = number + 1
-            entries.append(Entry(key: key, role: role, label: parts.count == 3 ? parts[2] : "line \(number + 1)"))
+            if let first = lineOfDigest[digest] { throw fail("the key of line \(first) appears again") }
+            lineOfDigest[digest] = number + 1
+            entries.append(Entry(digest: digest, role: role, label: parts.count == 3 ? parts[2] : "line \(number + 1)"))
         }
         guard !entries.isEmpty else {
             throw QuiverError(.invalidArgument, .malformedRequest, "\(source) holds no keys", field: "api-keys", value: source)
         }
         self.entries = entries
-        keyLengthMax = entries.map(\.key.count).max()!
     }
 
     public init(file path: String) throws(QuiverError) {
@@ -88,23 +103,56 @@ public struct APIKeys: Sendable {
 
     /// The entry whose key equals `presented`, or nil.
     ///
-    /// Constant time with respect to the keys' contents: every entry is compared over the longest
-    /// key's length without an early exit, so the time depends only on the number of keys and the
-    /// longest key, not on how much of any key the caller guessed right.
+    /// Constant time with respect to the keys: the presented key is hashed once and every digest
+    /// is compared in full without an early exit, so the time depends only on the number of keys,
+    /// not on how much of any key the caller guessed right.
     public func match(_ presented: String) -> Entry? {
-        let candidate = Array(presented.utf8)
+        let candidate = Self.digest(Array(presented.utf8))
         var found: Int = -1
         for (index, entry) in entries.enumerated() {
-            var difference = UInt8(truncatingIfNeeded: entry.key.count ^ candidate.count) | (candidate.count > keyLengthMax ? 1 : 0)
-            for i in 0..<keyLengthMax {
-                let a = i < entry.key.count ? entry.key[i] : 0
-                let b = i < candidate.count ? candidate[i] : 0
-                difference |= a ^ b
-            }
+            var difference: UInt8 = 0
+            for i in 0..<SHA256.byteCount { difference |= entry.digest[i] ^ candidate[i] }
             // Branch-free select: keeps the index of the last matching entry.
             let isMatch = Int(difference == 0 ? 1 : 0)
             found = isMatch * index + (1 - isMatch) * found
         }
         return found >= 0 ? entries[found] : nil
+    }
+
+    /// A new random key: 32 bytes from the system's generator, as `qk_` and 64 hex digits.
+    public static func generateKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "qk_" + (0..<32).map { _ in hex(UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    /// The keys-file form of `key` that holds no secret: `sha256:<hex>`.
+    public static func hashedForm(of key: String) -> String { digestPrefix + digest(Array(key.utf8)).map(hex).joined() }
+
+    private static func digest(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+
+    private static func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+
+    private static func hexBytes(_ text: Substring) -> [UInt8]? {
+        let characters = Array(text.utf8)
+        guard characters.count.isMultiple(of: 2) else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(characters.count / 2)
+        for i in stride(from: 0, to: characters.count, by: 2) {
+            guard let high = hexValue(characters[i]), let low = hexValue(characters[i + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }

@@ -19,6 +19,8 @@ public struct ServerOptions: Sendable {
     public var maxMessageBytes: Int
     /// When set, every call but Health needs a key with a sufficient role.
     public var apiKeys: APIKeys?
+    /// The file `apiKeys` came from, read again by `reloadCredentials`.
+    public var apiKeysFile: String?
     /// Calls (HTTP/2 streams) one connection may have open at once, advertised to clients in the
     /// connection's SETTINGS (`SETTINGS_MAX_CONCURRENT_STREAMS`). Clients keep further calls
     /// queued until one ends, as every gRPC client does with this setting. Default 100, which
@@ -39,7 +41,7 @@ public struct ServerOptions: Sendable {
 
     public init(
         dataDirectory: String = "./data", listen: ServerAddress = .loopbackDefault,
-        maxMessageBytes: Int = ServerOptions.maxMessageBytesDefault, apiKeys: APIKeys? = nil,
+        maxMessageBytes: Int = ServerOptions.maxMessageBytesDefault, apiKeys: APIKeys? = nil, apiKeysFile: String? = nil,
         maxConcurrentStreams: Int = ServerOptions.maxConcurrentStreamsDefault, tls: TLSFiles? = nil,
         database: DatabaseOptions = DatabaseOptions(), logger: Logger = Logger(label: "quiver.server")
     ) {
@@ -48,6 +50,7 @@ public struct ServerOptions: Sendable {
         self.listen = listen
         self.maxMessageBytes = maxMessageBytes
         self.apiKeys = apiKeys
+        self.apiKeysFile = apiKeysFile
         self.maxConcurrentStreams = maxConcurrentStreams
         self.database = database
         self.logger = logger
@@ -67,8 +70,10 @@ public final class QuiverServer: Sendable {
     let database: Database
     private let state: ServerState
     private let transport: GRPCTransport
+    private let credentials: Credentials
 
-    private init(options: ServerOptions, database: Database, tls: ServerTLS?) {
+    private init(options: ServerOptions, database: Database, credentials: Credentials) {
+        self.credentials = credentials
         self.options = options
         self.database = database
         state = ServerState(syncPolicy: options.database.syncPolicy)
@@ -79,24 +84,41 @@ public final class QuiverServer: Sendable {
             search: SearchService(database: database, calls: calls),
             admin: AdminService(database: database, state: state, calls: calls))
         transport = GRPCTransport(
-            shared: .init(methods: methods, keys: options.apiKeys, messageLimit: options.maxMessageBytes, logger: options.logger, tls: tls),
+            shared: .init(methods: methods, credentials: credentials, messageLimit: options.maxMessageBytes, logger: options.logger),
             maxConcurrentStreams: options.maxConcurrentStreams)
     }
 
     /// Loads the TLS files, if any, then opens the database. Nothing listens until `run`.
     public static func open(options: ServerOptions) async throws(QuiverError) -> QuiverServer {
-        let tls = try options.tls.map { files throws(QuiverError) in try ServerTLS(files) }
+        let credentials = try Credentials(keys: options.apiKeys, keysFile: options.apiKeysFile, tlsFiles: options.tls)
         var databaseOptions = options.database
         databaseOptions.resultBytesMax = options.maxMessageBytes
         let database = try await Database.open(path: options.dataDirectory, options: databaseOptions)
-        return QuiverServer(options: options, database: database, tls: tls)
+        return QuiverServer(options: options, database: database, credentials: credentials)
     }
 
     /// Serves a database that is already open (`options.dataDirectory` and `options.database`
     /// are not used). `run` closes it when the server stops. For benchmarks that compare the
     /// same database in-process and over the wire.
     public static func serving(_ database: Database, options: ServerOptions) throws(QuiverError) -> QuiverServer {
-        QuiverServer(options: options, database: database, tls: try options.tls.map { files throws(QuiverError) in try ServerTLS(files) })
+        QuiverServer(
+            options: options, database: database,
+            credentials: try Credentials(keys: options.apiKeys, keysFile: options.apiKeysFile, tlsFiles: options.tls))
+    }
+
+    /// Reads the API keys file and the TLS files again (SIGHUP): new calls and connections use
+    /// them, calls in flight and open connections go on as they are. A file that fails to load
+    /// leaves the old keys and certificate in place and throws why.
+    @discardableResult
+    public func reloadCredentials() throws(QuiverError) -> String {
+        do {
+            let what = try credentials.reload()
+            options.logger.notice("credentials reloaded", metadata: ["reloaded": "\(what)"])
+            return what
+        } catch {
+            options.logger.error("credentials not reloaded; the old ones stay", metadata: ["error": "\(error.message)"])
+            throw error
+        }
     }
 
     /// Binds and serves until `beginGracefulShutdown`, then closes the database.

@@ -17,7 +17,7 @@ struct Quiver: AsyncParsableCommand {
             """,
         version: QuiverServer.version,
         subcommands: [
-            Serve.self, Health.self, CollectionCommand.self, Upsert.self, Search.self, Get.self, Delete.self, Count.self, SegmentsCommand.self, Stats.self, Import.self, Backup.self, Restore.self,
+            Serve.self, Health.self, CollectionCommand.self, Upsert.self, Search.self, Get.self, Delete.self, Count.self, SegmentsCommand.self, Stats.self, Import.self, Backup.self, Restore.self, KeysCommand.self,
         ]
     )
 }

@@ -22,7 +22,9 @@ struct Serve: AsyncParsableCommand {
 
             SIGTERM or SIGINT shuts down gracefully: stop accepting, finish the calls in flight, \
             close the database. A second signal exits at once (acknowledged writes are durable \
-            either way).
+            either way). SIGHUP reads the API keys file and the TLS files again: new calls and \
+            connections use them, calls in flight go on; a file that fails to load keeps the old \
+            set and the log says why.
 
             Safe by default: a non-loopback address needs TLS (--tls-cert, --tls-key) unless \
             --insecure-plaintext is given, and authentication (--api-keys or client certificates \
@@ -164,7 +166,7 @@ struct Serve: AsyncParsableCommand {
             syncPolicy: SyncPolicy(parsing: sync)!, searchThreads: searchThreads, logger: Logger(label: "quiver.engine"))
         database.maintenanceRetryDelay = .seconds(maintenanceRetrySeconds)
         let options = ServerOptions(
-            dataDirectory: dataDir, listen: address, maxMessageBytes: maxMessageBytes, apiKeys: keys,
+            dataDirectory: dataDir, listen: address, maxMessageBytes: maxMessageBytes, apiKeys: keys, apiKeysFile: apiKeys,
             maxConcurrentStreams: maxConcurrentStreams, tls: tls, database: database, logger: Logger(label: "quiver.server"))
         let server: QuiverServer
         do {
@@ -175,6 +177,9 @@ struct Serve: AsyncParsableCommand {
         }
         let signals = SignalHandling(logger: logger) { server.beginGracefulShutdown() }
         defer { signals.cancel() }
+        // SIGHUP: read the keys file and the certificate files again (the server logs the outcome).
+        let reload = SignalHandling.onHangUp { _ = try? server.reloadCredentials() }
+        defer { reload.cancel() }
         var endpoint: MetricsEndpoint?
         if let metricsAddress {
             do {
@@ -234,4 +239,13 @@ final class SignalHandling {
     }
 
     func cancel() { sources.forEach { $0.cancel() } }
+
+    /// Runs `body` on every SIGHUP.
+    static func onHangUp(_ body: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "quiver.reload"))
+        source.setEventHandler(handler: body)
+        source.resume()
+        return source
+    }
 }

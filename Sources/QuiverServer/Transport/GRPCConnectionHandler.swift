@@ -220,7 +220,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         let info = CallInfo(series: method.series, fullMethod: String(path.dropFirst()), peer: peer)
         call.method = method
         call.info = info
-        if let keys = server.keys, let role = method.role,
+        if let role = method.role, let keys = server.credentials.keys,
             let refusal = CallAuthorization.refusal(headers.first(name: "authorization"), keys: keys, required: role, method: info.fullMethod)
         {
             server.logger.notice(

@@ -14,11 +14,11 @@ final class GRPCTransport: Sendable {
     struct Shared: Sendable {
         /// By path, `/quiver.v1.SearchService/Search`.
         let methods: [String: GRPCMethod]
-        let keys: APIKeys?
+        /// The API keys (nil: no authentication) and the TLS context (nil: plaintext), read
+        /// per call and per connection so that a reload applies to new ones.
+        let credentials: Credentials
         let messageLimit: Int
         let logger: Logger
-        /// Set: connections must speak TLS (plaintext ones get every call refused).
-        let tls: ServerTLS?
     }
 
     private struct Connection {
@@ -80,11 +80,11 @@ final class GRPCTransport: Sendable {
                         try operations.addHandler(handler)
                         transport?.track(Connection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
                     }
-                    guard let tls = shared.tls else { return try addGRPC(tls: nil, refusal: nil) }
+                    guard shared.credentials.requiresTLS else { return try addGRPC(tls: nil, refusal: nil) }
                     try channel.pipeline.syncOperations.addHandler(
                         TLSDetector { _, isTLS in
                             try addGRPC(
-                                tls: isTLS ? tls.context : nil,
+                                tls: isTLS ? shared.credentials.tls?.context : nil,
                                 refusal: isTLS
                                     ? nil
                                     : QuiverError(
