@@ -29,7 +29,9 @@ public enum Role: Int, Sendable, Comparable, CaseIterable, CustomStringConvertib
 
 /// The API keys a server accepts, loaded from `--api-keys FILE`.
 ///
-/// File format: one key per line, `KEY ROLE [LABEL]`, separated by spaces or tabs. KEY is the key
+/// File format: one key per line, `KEY ROLE [LABEL] [collections=LIST]`, separated by spaces or
+/// tabs. LIST limits the key to those collections: names and prefixes ending in `*`, separated by
+/// commas (`collections=docs,images`, `collections=tenant42_*`). KEY is the key
 /// itself or `sha256:` and the 64 hex digits of its SHA-256 (`quiver keys generate` prints such a
 /// line, so that the file holds no secret). ROLE is `read`, `write` or `admin`; the optional LABEL
 /// names the key in logs (the key itself is never logged). Blank lines and lines starting with `#`
@@ -44,6 +46,8 @@ public struct APIKeys: Sendable {
         let digest: [UInt8]
         public let role: Role
         public let label: String
+        /// The collections the key may touch; nil: all of them.
+        public let scope: CollectionScope?
     }
 
     public static let keyLengthMin = 16
@@ -67,7 +71,21 @@ public struct APIKeys: Sendable {
                     .invalidArgument, .malformedRequest, "\(source) line \(number + 1): \(why)",
                     field: "api-keys", value: "line \(number + 1)")
             }
-            guard parts.count == 2 || parts.count == 3 else { throw fail("expected KEY ROLE [LABEL]") }
+            guard (2...4).contains(parts.count) else { throw fail("expected KEY ROLE [LABEL] [collections=LIST]") }
+            var label: String?
+            var scope: CollectionScope?
+            for part in parts.dropFirst(2) {
+                if part.hasPrefix(CollectionScope.keyword) {
+                    guard scope == nil else { throw fail("collections= appears twice") }
+                    guard let parsed = CollectionScope(parsing: String(part.dropFirst(CollectionScope.keyword.count))) else {
+                        throw fail("collections= takes names and prefixes ending in *, separated by commas")
+                    }
+                    scope = parsed
+                } else {
+                    guard label == nil, scope == nil else { throw fail("expected KEY ROLE [LABEL] [collections=LIST]") }
+                    label = part
+                }
+            }
             let digest: [UInt8]
             if parts[0].hasPrefix(Self.digestPrefix) {
                 guard let bytes = Self.hexBytes(parts[0].dropFirst(Self.digestPrefix.count)), bytes.count == SHA256.byteCount else {
@@ -84,7 +102,7 @@ public struct APIKeys: Sendable {
             guard let role = Role(name: parts[1]) else { throw fail("role must be read, write or admin") }
             if let first = lineOfDigest[digest] { throw fail("the key of line \(first) appears again") }
             lineOfDigest[digest] = number + 1
-            entries.append(Entry(digest: digest, role: role, label: parts.count == 3 ? parts[2] : "line \(number + 1)"))
+            entries.append(Entry(digest: digest, role: role, label: label ?? "line \(number + 1)", scope: scope))
         }
         guard !entries.isEmpty else {
             throw QuiverError(.invalidArgument, .malformedRequest, "\(source) holds no keys", field: "api-keys", value: source)
@@ -155,4 +173,36 @@ public struct APIKeys: Sendable {
         default: nil
         }
     }
+}
+
+/// The collections a key may touch: names, and prefixes (`tenant42_*`).
+public struct CollectionScope: Sendable, Equatable, CustomStringConvertible {
+    static let keyword = "collections="
+    public let names: Set<String>
+    public let prefixes: [String]
+
+    /// `docs,images,tenant42_*`; nil when empty or holding an empty name.
+    public init?(parsing list: String) {
+        var names: Set<String> = []
+        var prefixes: [String] = []
+        for item in list.split(separator: ",", omittingEmptySubsequences: false) {
+            if item.hasSuffix("*") {
+                let prefix = item.dropLast()
+                guard !prefix.isEmpty, !prefix.contains("*") else { return nil }
+                prefixes.append(String(prefix))
+            } else {
+                guard !item.isEmpty, !item.contains("*") else { return nil }
+                names.insert(String(item))
+            }
+        }
+        guard !names.isEmpty || !prefixes.isEmpty else { return nil }
+        self.names = names
+        self.prefixes = prefixes
+    }
+
+    public func allows(_ collection: String) -> Bool {
+        names.contains(collection) || prefixes.contains { collection.hasPrefix($0) }
+    }
+
+    public var description: String { (names.sorted() + prefixes.map { $0 + "*" }).joined(separator: ",") }
 }

@@ -16,7 +16,8 @@ struct AdminService: Sendable {
 
     func stats(_ request: Quiver_V1_StatsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_StatsResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
-            let collections = try database.listCollections()
+            // A scoped key sees its own collections; the database-wide counters name none.
+            let collections = try database.listCollections().filter { call.inScope($0.name) }
             let statistics = database.statistics
             let diskBytes = database.diskBytes
             return .with {
@@ -46,6 +47,7 @@ struct AdminService: Sendable {
 
     func listSegments(_ request: Quiver_V1_ListSegmentsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_ListSegmentsResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
+            try call.admit(request.collection)
             let info = try database.describeCollection(request.collection)
             return .with {
                 $0.segments = info.segments.map(Quiver_V1_SegmentInfo.init)
@@ -56,6 +58,7 @@ struct AdminService: Sendable {
 
     func showSegment(_ request: Quiver_V1_ShowSegmentRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_ShowSegmentResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
+            try call.admit(request.collection)
             let health = try await database.segmentHealth(
                 request.collection, segment: SegmentID(request.segment), checkRecall: Int(request.checkRecall))
             return Quiver_V1_ShowSegmentResponse(health)
@@ -82,6 +85,7 @@ struct AdminService: Sendable {
         _ request: Quiver_V1_SegmentsRequest, _ call: CallInfo, _ operation: () async throws(QuiverError) -> Void
     ) async throws(QuiverError) -> Quiver_V1_SegmentsResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
+            try call.admit(request.collection)
             try await operation()
             if request.wait { try await database.waitForBackgroundWork() }
             let info = try database.describeCollection(request.collection)
@@ -94,6 +98,7 @@ struct AdminService: Sendable {
 
     func backup(_ request: Quiver_V1_BackupRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_BackupResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
+            try call.admitUnscoped("a backup")
             let summary = try await database.backup(to: request.destination)
             return .with {
                 $0.path = summary.path

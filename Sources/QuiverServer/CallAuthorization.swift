@@ -9,23 +9,24 @@ import QuiverCore
 /// label. The presented key is never logged or echoed. The transport logs and counts refusals
 /// like calls that fail in a service, before the request is read.
 enum CallAuthorization {
-    /// Why the call may not proceed, or nil when its key has the role.
-    static func refusal(_ header: String?, keys: APIKeys, required: Role, method: String) -> QuiverError? {
+    /// The key's entry when it has the role, else why the call may not proceed.
+    static func check(_ header: String?, keys: APIKeys, required: Role, method: String) -> Result<APIKeys.Entry, QuiverError> {
         guard let header, header.hasPrefix("Bearer "), header.count > "Bearer ".count else {
-            return QuiverError(
+            return .failure(QuiverError(
                 .unauthenticated, .missingCredentials,
                 "\(method) needs an API key: send the header \"authorization: Bearer <key>\"",
-                field: "authorization")
+                field: "authorization"))
         }
         guard let entry = keys.match(String(header.dropFirst("Bearer ".count))) else {
-            return QuiverError(.unauthenticated, .invalidCredentials, "the API key is not known to this server", field: "authorization")
+            return .failure(QuiverError(.unauthenticated, .invalidCredentials, "the API key is not known to this server", field: "authorization"))
         }
         guard entry.role >= required else {
-            return QuiverError(
-                .permissionDenied, .insufficientRole,
-                "key \"\(entry.label)\" has role \(entry.role); \(method) needs \(required)",
-                field: "authorization", value: entry.role.description)
+            return .failure(
+                QuiverError(
+                    .permissionDenied, .insufficientRole,
+                    "key \"\(entry.label)\" has role \(entry.role); \(method) needs \(required)",
+                    field: "authorization", value: entry.role.description))
         }
-        return nil
+        return .success(entry)
     }
 }

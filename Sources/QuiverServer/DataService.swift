@@ -9,7 +9,7 @@ struct DataService: Sendable {
 
     func upsert(_ request: Quiver_V1_UpsertRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_UpsertResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
-            let result = try await upsertBatch(request)
+            let result = try await upsertBatch(request, call)
             return .with {
                 $0.inserted = UInt64(result.inserted)
                 $0.replaced = UInt64(result.replaced)
@@ -30,7 +30,7 @@ struct DataService: Sendable {
                 while true {
                     switch await requests.next() {
                     case .message(let bytes):
-                        let result = try await upsertBatch(try GRPCMethod.decode(Quiver_V1_UpsertRequest.self, bytes))
+                        let result = try await upsertBatch(try GRPCMethod.decode(Quiver_V1_UpsertRequest.self, bytes), call)
                         response.inserted += UInt64(result.inserted)
                         response.replaced += UInt64(result.replaced)
                         response.batches += 1
@@ -50,7 +50,8 @@ struct DataService: Sendable {
         }
     }
 
-    private func upsertBatch(_ request: Quiver_V1_UpsertRequest) async throws(QuiverError) -> UpsertResult {
+    private func upsertBatch(_ request: Quiver_V1_UpsertRequest, _ call: CallInfo) async throws(QuiverError) -> UpsertResult {
+        try call.admit(request.collection)
         var records: [Record] = []
         records.reserveCapacity(request.records.count)
         for record in request.records {
@@ -61,6 +62,7 @@ struct DataService: Sendable {
 
     func delete(_ request: Quiver_V1_DeleteRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_DeleteResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
+            try call.admit(request.collection)
             let deleted: Int
             if request.filter.isEmpty {
                 deleted = try await database.delete(request.collection, ids: request.ids.map(RecordID.init(rawValue:)))
@@ -78,6 +80,7 @@ struct DataService: Sendable {
 
     func query(_ request: Quiver_V1_QueryRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_GetResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
+            try call.admit(request.collection)
             let records = try await database.query(
                 request.collection, filter: request.filter.isEmpty ? nil : request.filter, limit: Int(request.limit),
                 includeVectors: request.includeVectors, fields: FieldSelection(names: request.outputFields, all: request.allFields))
@@ -87,6 +90,7 @@ struct DataService: Sendable {
 
     func count(_ request: Quiver_V1_CountRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_CountResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
+            try call.admit(request.collection)
             let count = try await database.count(request.collection, filter: request.filter.isEmpty ? nil : request.filter)
             return .with { $0.count = UInt64(count) }
         }
@@ -94,6 +98,7 @@ struct DataService: Sendable {
 
     func get(_ request: Quiver_V1_GetRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_GetResponse {
         try await calls.handle(call) { () async throws(QuiverError) in
+            try call.admit(request.collection)
             let records = try await database.get(
                 request.collection, ids: request.ids.map(RecordID.init(rawValue:)), includeVectors: request.includeVectors,
                 fields: FieldSelection(names: request.outputFields, all: request.allFields))

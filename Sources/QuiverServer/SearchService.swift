@@ -8,19 +8,20 @@ struct SearchService: Sendable {
     let calls: CallHandler
 
     func search(_ request: Quiver_V1_SearchRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_SearchResponse {
-        try await calls.handle(call) { () async throws(QuiverError) in try await answer(request) }
+        try await calls.handle(call) { () async throws(QuiverError) in try await answer(request, call) }
     }
 
     /// One call for many searches: each request is answered in order once it has run; the
     /// first that fails ends the call with its status.
     func searchStream(_ requests: RequestStream, _ call: CallInfo, respond: @Sendable ([UInt8]) -> Void) async -> StreamOutcome {
         await calls.handleEach(call, requests: requests, respond: respond) { (message: Quiver_V1_SearchRequest) async throws(QuiverError) in
-            try await answer(message)
+            try await answer(message, call)
         }
     }
 
-    private func answer(_ request: Quiver_V1_SearchRequest) async throws(QuiverError) -> Quiver_V1_SearchResponse {
+    private func answer(_ request: Quiver_V1_SearchRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_SearchResponse {
         let collection = request.collection
+        try call.admit(collection)
         let dimension = try database.schema(of: collection).dimension
         let queries = try PackedVectors.decodeRows(request.queries, dimension: dimension, what: "queries", collection: collection)
         let options = SearchOptions(

@@ -101,6 +101,12 @@ import Testing
         // One key on two lines, with two roles: the reader could not tell which holds (it used to
         // be accepted, the later line winning).
         ("\(readKey) read first\n\(adminKey) admin\n\(readKey) admin again", "line 3: the key of line 1 appears again"),
+        ("\(readKey) read svc collections=", "line 1: collections= takes names and prefixes"),
+        ("\(readKey) read svc collections=a,,b", "line 1: collections= takes names and prefixes"),
+        ("\(readKey) read svc collections=*", "line 1: collections= takes names and prefixes"),
+        ("\(readKey) read collections=a svc", "line 1: expected KEY ROLE [LABEL] [collections=LIST]"),
+        // The same key hashed and plain is still one key on two lines.
+        ("\(readKey) read\n\(APIKeys.hashedForm(of: readKey)) admin", "line 2: the key of line 1 appears again"),
     ])
     func badKeyFilesAreRejected(contents: String, message: String) {
         do {

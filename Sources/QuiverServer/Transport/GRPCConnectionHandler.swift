@@ -217,18 +217,24 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         guard let method = server.methods[path] else {
             return fail(call, QuiverError(.unimplemented, .methodNotSupported, "\(path) is not a method of this server", field: "method"))
         }
-        let info = CallInfo(series: method.series, fullMethod: String(path.dropFirst()), peer: peer)
+        let fullMethod = String(path.dropFirst())
+        var caller: APIKeys.Entry?
+        if let role = method.role, let keys = server.credentials.keys {
+            switch CallAuthorization.check(headers.first(name: "authorization"), keys: keys, required: role, method: fullMethod) {
+            case .success(let entry):
+                caller = entry
+            case .failure(let refusal):
+                server.logger.notice(
+                    "call refused",
+                    metadata: ["method": "\(fullMethod)", "peer": "\(peer)", "code": "\(refusal.code.rawValue)", "error": "\(refusal.message)"])
+                method.series.record(refusal.code, started: ContinuousClock.now)
+                call.method = method
+                return fail(call, refusal)
+            }
+        }
+        let info = CallInfo(series: method.series, fullMethod: fullMethod, peer: peer, caller: caller)
         call.method = method
         call.info = info
-        if let role = method.role, let keys = server.credentials.keys,
-            let refusal = CallAuthorization.refusal(headers.first(name: "authorization"), keys: keys, required: role, method: info.fullMethod)
-        {
-            server.logger.notice(
-                "call refused",
-                metadata: ["method": "\(info.fullMethod)", "peer": "\(peer)", "code": "\(refusal.code.rawValue)", "error": "\(refusal.message)"])
-            method.series.record(refusal.code, started: ContinuousClock.now)
-            return fail(call, refusal)
-        }
         if let timeout = headers.first(name: "grpc-timeout").flatMap(GRPCFraming.timeout) {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             call.deadline = context.eventLoop.scheduleTask(in: timeout) { bound.value.deadlinePassed(id) }

@@ -11,6 +11,25 @@ struct CallInfo: Sendable {
     let fullMethod: String
     /// The client's address, `ipv4:127.0.0.1:53412`.
     let peer: String
+    /// The key the call was admitted with; nil when the server has no keys (or for Health).
+    let caller: APIKeys.Entry?
+
+    /// Whether the call's key may touch `collection`.
+    func inScope(_ collection: String) -> Bool { caller?.scope?.allows(collection) ?? true }
+
+    /// Refuses a collection outside the key's scope as if it did not exist, so that a scoped key
+    /// learns nothing of other tenants' collections.
+    func admit(_ collection: String) throws(QuiverError) {
+        guard inScope(collection) else { throw .collectionNotFound(collection) }
+    }
+
+    /// Refuses calls over the whole database (a backup) to keys scoped to some collections.
+    func admitUnscoped(_ what: String) throws(QuiverError) {
+        guard let caller, let scope = caller.scope else { return }
+        throw QuiverError(
+            .permissionDenied, .insufficientRole, "key \"\(caller.label)\" is scoped to collections \(scope); \(what) covers the whole database",
+            field: "authorization")
+    }
 }
 
 /// How a streaming call ended.
