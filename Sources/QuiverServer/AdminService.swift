@@ -46,7 +46,7 @@ struct AdminService: Sendable {
     }
 
     func listSegments(_ request: Quiver_V1_ListSegmentsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_ListSegmentsResponse {
-        try await calls.handle(call) { () async throws(QuiverError) in
+        try await calls.handle(call, collection: request.collection) { () async throws(QuiverError) in
             try call.admit(request.collection)
             let info = try database.describeCollection(request.collection)
             return .with {
@@ -57,7 +57,7 @@ struct AdminService: Sendable {
     }
 
     func showSegment(_ request: Quiver_V1_ShowSegmentRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_ShowSegmentResponse {
-        try await calls.handle(call) { () async throws(QuiverError) in
+        try await calls.handle(call, collection: request.collection) { () async throws(QuiverError) in
             try call.admit(request.collection)
             let health = try await database.segmentHealth(
                 request.collection, segment: SegmentID(request.segment), checkRecall: Int(request.checkRecall))
@@ -84,7 +84,7 @@ struct AdminService: Sendable {
     private func segmentsCall(
         _ request: Quiver_V1_SegmentsRequest, _ call: CallInfo, _ operation: () async throws(QuiverError) -> Void
     ) async throws(QuiverError) -> Quiver_V1_SegmentsResponse {
-        try await calls.handle(call) { () async throws(QuiverError) in
+        try await calls.handle(call, collection: request.collection) { () async throws(QuiverError) in
             try call.admit(request.collection)
             try await operation()
             if request.wait { try await database.waitForBackgroundWork() }

@@ -8,7 +8,7 @@ struct CollectionService: Sendable {
     let calls: CallHandler
 
     func createCollection(_ request: Quiver_V1_CreateCollectionRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_CreateCollectionResponse {
-        try await calls.handle(call) { () async throws(QuiverError) in
+        try await calls.handle(call, collection: request.schema.name) { () async throws(QuiverError) in
             if !call.inScope(request.schema.name), let caller = call.caller {
                 throw QuiverError(
                     .permissionDenied, .insufficientRole,
@@ -36,7 +36,7 @@ struct CollectionService: Sendable {
     }
 
     func dropCollection(_ request: Quiver_V1_DropCollectionRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_DropCollectionResponse {
-        try await calls.handle(call) { () async throws(QuiverError) in
+        try await calls.handle(call, collection: request.name) { () async throws(QuiverError) in
             try call.admit(request.name)
             try await database.dropCollection(request.name)
             return Quiver_V1_DropCollectionResponse()

@@ -8,7 +8,7 @@ struct DataService: Sendable {
     let calls: CallHandler
 
     func upsert(_ request: Quiver_V1_UpsertRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_UpsertResponse {
-        try await calls.handle(call) { () async throws(QuiverError) in
+        try await calls.handle(call, collection: request.collection, records: { Int($0.inserted + $0.replaced) }) { () async throws(QuiverError) in
             let result = try await upsertBatch(request, call)
             return .with {
                 $0.inserted = UInt64(result.inserted)
@@ -24,13 +24,17 @@ struct DataService: Sendable {
     /// stream says how many batches it committed (`quiver-committed-batches`).
     func upsertStream(_ requests: RequestStream, _ call: CallInfo) async -> StreamOutcome {
         var committed = 0
+        var collection: String?
         do throws(QuiverError) {
-            let response = try await calls.handle(call) { () async throws(QuiverError) in
+            let response = try await calls.handle(call, collection: collection, records: { Int($0.inserted + $0.replaced) }) {
+                () async throws(QuiverError) in
                 var response = Quiver_V1_UpsertResponse()
                 while true {
                     switch await requests.next() {
                     case .message(let bytes):
-                        let result = try await upsertBatch(try GRPCMethod.decode(Quiver_V1_UpsertRequest.self, bytes), call)
+                        let request = try GRPCMethod.decode(Quiver_V1_UpsertRequest.self, bytes)
+                        collection = request.collection
+                        let result = try await upsertBatch(request, call)
                         response.inserted += UInt64(result.inserted)
                         response.replaced += UInt64(result.replaced)
                         response.batches += 1
@@ -61,7 +65,7 @@ struct DataService: Sendable {
     }
 
     func delete(_ request: Quiver_V1_DeleteRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_DeleteResponse {
-        try await calls.handle(call) { () async throws(QuiverError) in
+        try await calls.handle(call, collection: request.collection, records: { Int($0.deleted) }) { () async throws(QuiverError) in
             try call.admit(request.collection)
             let deleted: Int
             if request.filter.isEmpty {

@@ -31,6 +31,8 @@ public struct ServerOptions: Sendable {
     /// Set: the port speaks TLS only (with client certificates required when it names a client
     /// CA); plaintext clients get every call refused with UNAVAILABLE saying so.
     public var tls: TLSFiles?
+    /// Set: write, admin and refused calls are appended to this file as JSON lines (`AuditLog`).
+    public var auditLog: String?
     public var database: DatabaseOptions
     public var logger: Logger
 
@@ -42,10 +44,11 @@ public struct ServerOptions: Sendable {
     public init(
         dataDirectory: String = "./data", listen: ServerAddress = .loopbackDefault,
         maxMessageBytes: Int = ServerOptions.maxMessageBytesDefault, apiKeys: APIKeys? = nil, apiKeysFile: String? = nil,
-        maxConcurrentStreams: Int = ServerOptions.maxConcurrentStreamsDefault, tls: TLSFiles? = nil,
+        maxConcurrentStreams: Int = ServerOptions.maxConcurrentStreamsDefault, tls: TLSFiles? = nil, auditLog: String? = nil,
         database: DatabaseOptions = DatabaseOptions(), logger: Logger = Logger(label: "quiver.server")
     ) {
         self.tls = tls
+        self.auditLog = auditLog
         self.dataDirectory = dataDirectory
         self.listen = listen
         self.maxMessageBytes = maxMessageBytes
@@ -71,30 +74,33 @@ public final class QuiverServer: Sendable {
     private let state: ServerState
     private let transport: GRPCTransport
     private let credentials: Credentials
+    private let audit: AuditLog?
 
-    private init(options: ServerOptions, database: Database, credentials: Credentials) {
+    private init(options: ServerOptions, database: Database, credentials: Credentials, audit: AuditLog?) {
         self.credentials = credentials
+        self.audit = audit
         self.options = options
         self.database = database
         state = ServerState(syncPolicy: options.database.syncPolicy)
-        let calls = CallHandler(logger: options.logger)
+        let calls = CallHandler(logger: options.logger, audit: audit)
         let methods = QuiverMethods.table(
             collections: CollectionService(database: database, calls: calls),
             data: DataService(database: database, calls: calls),
             search: SearchService(database: database, calls: calls),
             admin: AdminService(database: database, state: state, calls: calls))
         transport = GRPCTransport(
-            shared: .init(methods: methods, credentials: credentials, messageLimit: options.maxMessageBytes, logger: options.logger),
+            shared: .init(methods: methods, credentials: credentials, messageLimit: options.maxMessageBytes, logger: options.logger, audit: audit),
             maxConcurrentStreams: options.maxConcurrentStreams)
     }
 
     /// Loads the TLS files, if any, then opens the database. Nothing listens until `run`.
     public static func open(options: ServerOptions) async throws(QuiverError) -> QuiverServer {
         let credentials = try Credentials(keys: options.apiKeys, keysFile: options.apiKeysFile, tlsFiles: options.tls)
+        let audit = try options.auditLog.map { path throws(QuiverError) in try AuditLog(path: path) }
         var databaseOptions = options.database
         databaseOptions.resultBytesMax = options.maxMessageBytes
         let database = try await Database.open(path: options.dataDirectory, options: databaseOptions)
-        return QuiverServer(options: options, database: database, credentials: credentials)
+        return QuiverServer(options: options, database: database, credentials: credentials, audit: audit)
     }
 
     /// Serves a database that is already open (`options.dataDirectory` and `options.database`
@@ -103,7 +109,8 @@ public final class QuiverServer: Sendable {
     public static func serving(_ database: Database, options: ServerOptions) throws(QuiverError) -> QuiverServer {
         QuiverServer(
             options: options, database: database,
-            credentials: try Credentials(keys: options.apiKeys, keysFile: options.apiKeysFile, tlsFiles: options.tls))
+            credentials: try Credentials(keys: options.apiKeys, keysFile: options.apiKeysFile, tlsFiles: options.tls),
+            audit: try options.auditLog.map { path throws(QuiverError) in try AuditLog(path: path) })
     }
 
     /// Reads the API keys file and the TLS files again (SIGHUP): new calls and connections use
@@ -111,6 +118,9 @@ public final class QuiverServer: Sendable {
     /// leaves the old keys and certificate in place and throws why.
     @discardableResult
     public func reloadCredentials() throws(QuiverError) -> String {
+        if let audit {
+            do { try audit.reopen() } catch { options.logger.error("audit log not reopened", metadata: ["error": "\(error.message)"]) }
+        }
         do {
             let what = try credentials.reload()
             options.logger.notice("credentials reloaded", metadata: ["reloaded": "\(what)"])

@@ -16,16 +16,33 @@ import Synchronization
 /// cancels nothing: the calls in flight finish.
 struct CallHandler: Sendable {
     let logger: Logger
+    let audit: AuditLog?
 
-    func handle<T: Sendable>(_ call: CallInfo, _ body: () async throws(QuiverError) -> T) async throws(QuiverError) -> T {
+    /// - Parameters:
+    ///   - collection: the collection the call is about, for the audit log.
+    ///   - records: the records a write call wrote or deleted, from its answer, for the audit log.
+    func handle<T: Sendable>(
+        _ call: CallInfo, collection: @autoclosure () -> String? = nil, records: ((T) -> Int)? = nil,
+        _ body: () async throws(QuiverError) -> T
+    ) async throws(QuiverError) -> T {
         let started = ContinuousClock.now
         do {
             let value = try await body()
             call.series.recordOK(started: started)
             if logger.logLevel <= .debug { logger.debug("call", metadata: metadata(call, started)) }
+            if let audit, let role = call.role, role >= .write {
+                audit.write(
+                    AuditEntry(
+                        method: call.fullMethod, peer: call.peer, key: call.caller?.label, collection: collection(), records: records?(value),
+                        code: "OK"))
+            }
             return value
         } catch {
             call.series.record(error.code, started: started)
+            if let audit, (call.role ?? .read) >= .write || error.code == .permissionDenied || error.code == .unauthenticated {
+                audit.write(
+                    AuditEntry(method: call.fullMethod, peer: call.peer, key: call.caller?.label, collection: collection(), code: error.code.rawValue))
+            }
             throw failed(call, started, error)
         }
     }

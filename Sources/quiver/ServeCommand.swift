@@ -59,6 +59,10 @@ struct Serve: AsyncParsableCommand {
         "Require client certificates signed by a CA in this PEM file (mTLS); needs --tls-cert.", valueName: "file"))
     var tlsClientCa: String?
 
+    @Option(help: ArgumentHelp(
+        "Append one JSON line per write, admin and refused call to this file (reopened on SIGHUP).", valueName: "file"))
+    var auditLog: String?
+
     @Flag(help: "Allow plaintext on a non-loopback address (keys and data cross the network in the clear).")
     var insecurePlaintext = false
 
@@ -167,7 +171,7 @@ struct Serve: AsyncParsableCommand {
         database.maintenanceRetryDelay = .seconds(maintenanceRetrySeconds)
         let options = ServerOptions(
             dataDirectory: dataDir, listen: address, maxMessageBytes: maxMessageBytes, apiKeys: keys, apiKeysFile: apiKeys,
-            maxConcurrentStreams: maxConcurrentStreams, tls: tls, database: database, logger: Logger(label: "quiver.server"))
+            maxConcurrentStreams: maxConcurrentStreams, tls: tls, auditLog: auditLog, database: database, logger: Logger(label: "quiver.server"))
         let server: QuiverServer
         do {
             server = try await QuiverServer.open(options: options)

@@ -228,11 +228,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
                     "call refused",
                     metadata: ["method": "\(fullMethod)", "peer": "\(peer)", "code": "\(refusal.code.rawValue)", "error": "\(refusal.message)"])
                 method.series.record(refusal.code, started: ContinuousClock.now)
+                server.audit?.write(AuditEntry(method: fullMethod, peer: peer, key: nil, code: refusal.code.rawValue))
                 call.method = method
                 return fail(call, refusal)
             }
         }
-        let info = CallInfo(series: method.series, fullMethod: fullMethod, peer: peer, caller: caller)
+        let info = CallInfo(series: method.series, fullMethod: fullMethod, peer: peer, caller: caller, role: method.role)
         call.method = method
         call.info = info
         if let timeout = headers.first(name: "grpc-timeout").flatMap(GRPCFraming.timeout) {

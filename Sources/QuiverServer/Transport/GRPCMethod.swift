@@ -13,6 +13,8 @@ struct CallInfo: Sendable {
     let peer: String
     /// The key the call was admitted with; nil when the server has no keys (or for Health).
     let caller: APIKeys.Entry?
+    /// The role the method needs (`MethodAccess`): write and admin calls go to the audit log.
+    let role: Role?
 
     /// Whether the call's key may touch `collection`.
     func inScope(_ collection: String) -> Bool { caller?.scope?.allows(collection) ?? true }

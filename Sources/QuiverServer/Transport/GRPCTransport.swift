@@ -19,6 +19,8 @@ final class GRPCTransport: Sendable {
         let credentials: Credentials
         let messageLimit: Int
         let logger: Logger
+        /// Refused calls are written to it here; the others by `CallHandler`.
+        let audit: AuditLog?
     }
 
     private struct Connection {
