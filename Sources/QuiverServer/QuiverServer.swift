@@ -40,6 +40,8 @@ public struct ServerOptions: Sendable {
     public static let maxConcurrentStreamsDefault = 100
     /// Limits of `maxConcurrentStreams`.
     public static let maxConcurrentStreamsRange = 1...10_000
+    /// What connections may cost the server (`ConnectionLimits`).
+    public var connectionLimits = ConnectionLimits()
 
     public init(
         dataDirectory: String = "./data", listen: ServerAddress = .loopbackDefault,
@@ -90,7 +92,7 @@ public final class QuiverServer: Sendable {
             admin: AdminService(database: database, state: state, calls: calls))
         transport = GRPCTransport(
             shared: .init(methods: methods, credentials: credentials, messageLimit: options.maxMessageBytes, logger: options.logger, audit: audit),
-            maxConcurrentStreams: options.maxConcurrentStreams)
+            maxConcurrentStreams: options.maxConcurrentStreams, limits: options.connectionLimits)
     }
 
     /// Loads the TLS files, if any, then opens the database. Nothing listens until `run`.

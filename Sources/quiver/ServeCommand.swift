@@ -81,6 +81,19 @@ struct Serve: AsyncParsableCommand {
         "Calls one connection may have open at once, advertised to clients (they queue the rest), 1–10000.", valueName: "n"))
     var maxConcurrentStreams = ServerOptions.maxConcurrentStreamsDefault
 
+    @Option(help: ArgumentHelp("Open connections at most (more are closed as they are accepted), 1–100000.", valueName: "n"))
+    var maxConnections = ConnectionLimits.maxConnectionsDefault
+
+    @Option(help: ArgumentHelp(
+        "Seconds after which a connection without calls that sends nothing is closed (GOAWAY); also bounds the TLS and HTTP/2 handshake (at most 10 s). 1–86400.",
+        valueName: "seconds"))
+    var idleTimeoutSeconds = 300
+
+    @Option(help: ArgumentHelp(
+        "Seconds of silence on a connection with calls before the server sends a keepalive PING; a connection that answers nothing for 20 s more is closed. 1–86400.",
+        valueName: "seconds"))
+    var keepaliveSeconds = 60
+
     @Option(help: ArgumentHelp(
         "Seconds after which a failed index build or compaction (a full disk, an I/O error) is tried again, 1–3600.",
         valueName: "seconds"))
@@ -109,6 +122,12 @@ struct Serve: AsyncParsableCommand {
         }
         guard ServerOptions.maxConcurrentStreamsRange.contains(maxConcurrentStreams) else {
             throw ValidationError("--max-concurrent-streams must be between 1 and 10000")
+        }
+        guard ConnectionLimits.maxConnectionsRange.contains(maxConnections) else {
+            throw ValidationError("--max-connections must be between 1 and 100000")
+        }
+        guard (1...86_400).contains(idleTimeoutSeconds), (1...86_400).contains(keepaliveSeconds) else {
+            throw ValidationError("--idle-timeout-seconds and --keepalive-seconds must be between 1 and 86400")
         }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard tlsClientCa == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
@@ -169,9 +188,11 @@ struct Serve: AsyncParsableCommand {
         var database = DatabaseOptions(
             syncPolicy: SyncPolicy(parsing: sync)!, searchThreads: searchThreads, logger: Logger(label: "quiver.engine"))
         database.maintenanceRetryDelay = .seconds(maintenanceRetrySeconds)
-        let options = ServerOptions(
+        var options = ServerOptions(
             dataDirectory: dataDir, listen: address, maxMessageBytes: maxMessageBytes, apiKeys: keys, apiKeysFile: apiKeys,
             maxConcurrentStreams: maxConcurrentStreams, tls: tls, auditLog: auditLog, database: database, logger: Logger(label: "quiver.server"))
+        options.connectionLimits = ConnectionLimits(
+            maxConnections: maxConnections, idleTimeout: .seconds(Int64(idleTimeoutSeconds)), keepaliveInterval: .seconds(Int64(keepaliveSeconds)))
         let server: QuiverServer
         do {
             server = try await QuiverServer.open(options: options)

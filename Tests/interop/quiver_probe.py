@@ -34,6 +34,10 @@ Probes (each prints one JSON object on standard output):
                                 plaintext otherwise: Health, then CreateCollection "tls" (dimension
                                 2) and ListCollections:
                                 {"health": "SERVING", "collections": [...]} or {"error": "CODE: details"}
+  idle-connections --connections N --timeout S
+                                Opens N TCP connections at once and sends nothing on them; waits
+                                until the server has closed all of them or S seconds passed:
+                                {"closed_after": [seconds or null, ...]} (null: still open)
 The collection for the search probes is "probe" with dimension 8 and a string field "title"; it
 must exist.
 """
@@ -69,7 +73,7 @@ def describe(error):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("probe", choices=["concurrent-calls", "concurrent-streams", "long-name", "long-filter", "unread-stream", "mixed-load", "tls-calls"])
+    parser.add_argument("probe", choices=["concurrent-calls", "concurrent-streams", "long-name", "long-filter", "unread-stream", "mixed-load", "tls-calls", "idle-connections"])
     parser.add_argument("--server", required=True)
     parser.add_argument("--proto-dir", required=True)
     parser.add_argument("--calls", type=int, default=300)
@@ -81,10 +85,35 @@ def main():
     parser.add_argument("--queries", default=None)
     parser.add_argument("--slow-queries", default=None)
     parser.add_argument("--dimension", type=int, default=1024)
+    parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--ca", default=None)
     parser.add_argument("--cert", default=None)
     parser.add_argument("--key", default=None)
     args = parser.parse_args()
+
+    if args.probe == "idle-connections":
+        import select
+        import socket
+        host, port = args.server.rsplit(":", 1)
+        started = time.monotonic()
+        sockets = []
+        for _ in range(args.connections):
+            s = socket.socket()
+            s.connect((host, int(port)))
+            sockets.append(s)
+        closed = [None] * len(sockets)
+        while any(c is None for c in closed) and time.monotonic() - started < args.timeout:
+            waiting = [s for s, c in zip(sockets, closed) if c is None]
+            readable, _, _ = select.select(waiting, [], [], 0.05)
+            for s in readable:
+                try:
+                    data = s.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    closed[sockets.index(s)] = time.monotonic() - started
+        print(json.dumps({"closed_after": closed}))
+        return
 
     stub_dir = tempfile.mkdtemp(prefix="quiver-probe-")
     generate_stubs(args.proto_dir, stub_dir)

@@ -88,9 +88,17 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     /// Set: every call of this connection fails with it (a plaintext client of a TLS server).
     private let refusal: QuiverError?
+    private let limits: ConnectionLimits
+    /// When a frame last arrived; nil until the first (the client's SETTINGS).
+    private var lastRead: NIODeadline?
+    private var opened = NIODeadline.now()
+    /// When the keepalive PING still unanswered was sent.
+    private var pingSent: NIODeadline?
+    private var watchdog: RepeatedTask?
 
-    init(server: GRPCTransport.Shared, refusal: QuiverError? = nil) {
+    init(server: GRPCTransport.Shared, limits: ConnectionLimits, refusal: QuiverError? = nil) {
         self.server = server
+        self.limits = limits
         self.refusal = refusal
     }
 
@@ -99,7 +107,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         if context.channel.isActive { start(context) }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        watchdog?.cancel()
+        self.context = nil
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         start(context)
@@ -112,6 +123,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         guard !started else { return }
         started = true
         peer = Self.describe(context.channel.remoteAddress)
+        opened = .now()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        watchdog = context.eventLoop.scheduleRepeatedTask(initialDelay: limits.tick, delay: limits.tick) { _ in bound.value.watch() }
         let increment = Self.connectionWindow - 65_535
         connectionUpdatePending = true
         context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
@@ -119,6 +133,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        watchdog?.cancel()
         for call in calls.values { abandon(call, QuiverError(.cancelled, .cancelled, "the connection closed")) }
         calls.removeAll()
         context.fireChannelInactive()
@@ -126,6 +141,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         reading = true
+        lastRead = .now()
+        pingSent = nil
         let frame = unwrapInboundIn(data)
         switch frame.payload {
         case .headers(let payload):
@@ -473,6 +490,38 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         call.unreturned = 0
         write(call, .windowUpdate(windowSizeIncrement: increment))
         flush()
+    }
+
+    // MARK: Idle connections
+
+    /// Closes a connection that never spoke HTTP/2 within the handshake timeout, one without calls
+    /// and silent for the idle timeout (GOAWAY, then close), and one whose client did not answer a
+    /// keepalive PING: a client cannot hold connections open by sending nothing.
+    private func watch() {
+        guard let context else { return }
+        let now = NIODeadline.now()
+        guard let lastRead else {
+            if now - opened >= limits.handshakeTimeout {
+                server.logger.debug("connection closed: no HTTP/2 preface in time", metadata: ["peer": "\(peer)"])
+                context.close(promise: nil)
+            }
+            return
+        }
+        if calls.isEmpty, now - lastRead >= limits.idleTimeout {
+            server.logger.debug("connection closed: idle", metadata: ["peer": "\(peer)"])
+            beginShutdown()
+            return
+        }
+        if let pingSent {
+            if now - pingSent >= limits.keepaliveTimeout {
+                server.logger.notice("connection closed: keepalive PING unanswered", metadata: ["peer": "\(peer)"])
+                context.close(promise: nil)
+            }
+        } else if now - lastRead >= limits.keepaliveInterval {
+            pingSent = now
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(withInteger: 0x5155_4956), ack: false))), promise: nil)
+            context.flush()
+        }
     }
 
     // MARK: Shutdown

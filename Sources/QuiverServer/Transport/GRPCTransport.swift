@@ -43,11 +43,18 @@ final class GRPCTransport: Sendable {
 
     private let shared: Shared
     private let maxConcurrentStreams: Int
+    private let limits: ConnectionLimits
     private let state = Mutex(State())
+    /// Connections accepted and not yet closed, whatever stage they are in.
+    private final class OpenConnections: Sendable {
+        let count = Atomic<Int>(0)
+    }
+    private let open = OpenConnections()
 
-    init(shared: Shared, maxConcurrentStreams: Int) {
+    init(shared: Shared, maxConcurrentStreams: Int, limits: ConnectionLimits) {
         self.shared = shared
         self.maxConcurrentStreams = maxConcurrentStreams
+        self.limits = limits
     }
 
     /// Binds `host:port` and returns the bound address; connections are served from then on.
@@ -65,6 +72,8 @@ final class GRPCTransport: Sendable {
             HTTP2Setting(parameter: .maxHeaderListSize, value: 16_384),
         ]
         let shared = self.shared
+        let limits = self.limits
+        let open = self.open
         let connection = configuration
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -72,19 +81,26 @@ final class GRPCTransport: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [weak self] channel in
                 let transport = self
+                // Over the limit: closed at once, before a byte is read.
+                guard open.count.add(1, ordering: .relaxed).newValue <= limits.maxConnections else {
+                    open.count.subtract(1, ordering: .relaxed)
+                    shared.logger.notice("connection refused: too many connections", metadata: ["limit": "\(limits.maxConnections)"])
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in open.count.subtract(1, ordering: .relaxed) }
                 return channel.eventLoop.makeCompletedFuture {
                     // Added once the client's first byte says whether it speaks TLS.
                     @Sendable func addGRPC(tls: NIOSSLContext?, refusal: QuiverError?) throws {
                         let operations = channel.pipeline.syncOperations
                         if let tls { try operations.addHandler(NIOSSLServerHandler(context: tls)) }
                         try operations.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: .init()))
-                        let handler = GRPCConnectionHandler(server: shared, refusal: refusal)
+                        let handler = GRPCConnectionHandler(server: shared, limits: limits, refusal: refusal)
                         try operations.addHandler(handler)
                         transport?.track(Connection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
                     }
                     guard shared.credentials.requiresTLS else { return try addGRPC(tls: nil, refusal: nil) }
                     try channel.pipeline.syncOperations.addHandler(
-                        TLSDetector { _, isTLS in
+                        TLSDetector(timeout: limits.handshakeTimeout) { _, isTLS in
                             try addGRPC(
                                 tls: isTLS ? shared.credentials.tls?.context : nil,
                                 refusal: isTLS

@@ -74,16 +74,31 @@ final class TLSDetector: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     private let configure: (ChannelHandlerContext, _ isTLS: Bool) throws -> Void
+    private let timeout: TimeAmount
     private var decided = false
+    private var deadline: Scheduled<Void>?
 
-    /// - Parameter configure: adds the handlers after this one, on the event loop.
-    init(configure: @escaping (ChannelHandlerContext, _ isTLS: Bool) throws -> Void) { self.configure = configure }
+    /// - Parameters:
+    ///   - timeout: a connection that sends nothing for this long is closed.
+    ///   - configure: adds the handlers after this one, on the event loop.
+    init(timeout: TimeAmount, configure: @escaping (ChannelHandlerContext, _ isTLS: Bool) throws -> Void) {
+        self.timeout = timeout
+        self.configure = configure
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !decided else { return context.fireChannelRead(data) }
         let bytes = unwrapInboundIn(data)
         guard let first = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) else { return }
         decided = true
+        deadline?.cancel()
         do {
             // 0x16: a TLS handshake record (RFC 8446 §5.1).
             try configure(context, first == 0x16)
