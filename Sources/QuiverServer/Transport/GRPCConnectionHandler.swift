@@ -94,6 +94,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var opened = NIODeadline.now()
     /// When the keepalive PING still unanswered was sent.
     private var pingSent: NIODeadline?
+    /// When the GOAWAY of an idle connection was sent; it closes a second later.
+    private var idleGoAwaySent: NIODeadline?
     private var watchdog: RepeatedTask?
 
     init(server: GRPCTransport.Shared, limits: ConnectionLimits, refusal: QuiverError? = nil) {
@@ -507,9 +509,22 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             }
             return
         }
+        if let idleSince = idleGoAwaySent {
+            // The client has had a second to see the GOAWAY; calls it started meanwhile were
+            // served, and from now on none are taken.
+            if now - idleSince >= .seconds(1) { beginShutdown() }
+            return
+        }
         if calls.isEmpty, now - lastRead >= limits.idleTimeout {
-            server.logger.debug("connection closed: idle", metadata: ["peer": "\(peer)"])
-            beginShutdown()
+            server.logger.debug("connection closing: idle", metadata: ["peer": "\(peer)"])
+            // RFC 9113 §6.8: a first GOAWAY with the largest stream id tells the client to open no
+            // more streams here, without refusing one already on its way (a client that sent a
+            // call as the GOAWAY left would otherwise see its connection close under it).
+            idleGoAwaySent = now
+            context.write(
+                wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))),
+                promise: nil)
+            context.flush()
             return
         }
         if let pingSent {
