@@ -30,7 +30,8 @@ public enum Role: Int, Sendable, Comparable, CaseIterable, CustomStringConvertib
 /// The API keys a server accepts, loaded from `--api-keys FILE`.
 ///
 /// File format: one key per line, `KEY ROLE [LABEL] [collections=LIST]`, separated by spaces or
-/// tabs. LIST limits the key to those collections: names and prefixes ending in `*`, separated by
+/// tabs. KEY may also be `subject:NAME`: a client certificate (mTLS) whose common name or a DNS
+/// subject alternative name is NAME stands for a key with that role and scope. LIST limits the key to those collections: names and prefixes ending in `*`, separated by
 /// commas (`collections=docs,images`, `collections=tenant42_*`). KEY is the key
 /// itself or `sha256:` and the 64 hex digits of its SHA-256 (`quiver keys generate` prints such a
 /// line, so that the file holds no secret). ROLE is `read`, `write` or `admin`; the optional LABEL
@@ -54,12 +55,16 @@ public struct APIKeys: Sendable {
     /// The prefix of a key written as its digest.
     public static let digestPrefix = "sha256:"
     private let entries: [Entry]
+    /// `subject:NAME` lines, by NAME.
+    private let subjects: [String: Entry]
 
-    public var count: Int { entries.count }
+    public var count: Int { entries.count + subjects.count }
 
     public init(contents: String, source: String) throws(QuiverError) {
         var entries: [Entry] = []
         var lineOfDigest: [[UInt8]: Int] = [:]
+        var subjects: [String: Entry] = [:]
+        var lineOfSubject: [String: Int] = [:]
         // Split on any line end: Swift reads "\r\n" as one character, so splitting on "\n" alone
         // left a CRLF file as one line.
         for (number, rawLine) in contents.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
@@ -86,8 +91,13 @@ public struct APIKeys: Sendable {
                     label = part
                 }
             }
-            let digest: [UInt8]
-            if parts[0].hasPrefix(Self.digestPrefix) {
+            var digest: [UInt8] = []
+            var subject: String?
+            if parts[0].hasPrefix(Self.subjectPrefix) {
+                let name = String(parts[0].dropFirst(Self.subjectPrefix.count))
+                guard !name.isEmpty, name.count <= 255 else { throw fail("subject: takes a certificate name of 1–255 characters") }
+                subject = name
+            } else if parts[0].hasPrefix(Self.digestPrefix) {
                 guard let bytes = Self.hexBytes(parts[0].dropFirst(Self.digestPrefix.count)), bytes.count == SHA256.byteCount else {
                     throw fail("a hashed key is \(Self.digestPrefix) and 64 hex digits")
                 }
@@ -100,14 +110,30 @@ public struct APIKeys: Sendable {
                 digest = Self.digest(key)
             }
             guard let role = Role(name: parts[1]) else { throw fail("role must be read, write or admin") }
-            if let first = lineOfDigest[digest] { throw fail("the key of line \(first) appears again") }
-            lineOfDigest[digest] = number + 1
-            entries.append(Entry(digest: digest, role: role, label: label ?? "line \(number + 1)", scope: scope))
+            if let subject {
+                if let first = lineOfSubject[subject] { throw fail("the subject of line \(first) appears again") }
+                lineOfSubject[subject] = number + 1
+            } else {
+                if let first = lineOfDigest[digest] { throw fail("the key of line \(first) appears again") }
+                lineOfDigest[digest] = number + 1
+            }
+            let entry = Entry(digest: digest, role: role, label: label ?? "line \(number + 1)", scope: scope)
+            if let subject { subjects[subject] = entry } else { entries.append(entry) }
         }
-        guard !entries.isEmpty else {
+        guard !entries.isEmpty || !subjects.isEmpty else {
             throw QuiverError(.invalidArgument, .malformedRequest, "\(source) holds no keys", field: "api-keys", value: source)
         }
         self.entries = entries
+        self.subjects = subjects
+    }
+
+    /// The prefix of a line that names a client certificate instead of a key.
+    public static let subjectPrefix = "subject:"
+
+    /// The entry of the first of `names` (a verified client certificate's common name and DNS
+    /// names) that the file lists as `subject:NAME`, or nil.
+    public func match(certificateNames names: [String]) -> Entry? {
+        names.lazy.compactMap { subjects[$0] }.first
     }
 
     public init(file path: String) throws(QuiverError) {

@@ -9,8 +9,13 @@ import QuiverCore
 /// label. The presented key is never logged or echoed. The transport logs and counts refusals
 /// like calls that fail in a service, before the request is read.
 enum CallAuthorization {
-    /// The key's entry when it has the role, else why the call may not proceed.
-    static func check(_ header: String?, keys: APIKeys, required: Role, method: String) -> Result<APIKeys.Entry, QuiverError> {
+    /// The key's entry when it has the role, else why the call may not proceed. Without an
+    /// `authorization` header, a verified client certificate listed as `subject:NAME` stands for
+    /// a key (`certificateNames`: its names, empty without one).
+    static func check(
+        _ header: String?, keys: APIKeys, required: Role, method: String, certificateNames: [String] = []
+    ) -> Result<APIKeys.Entry, QuiverError> {
+        if header == nil, let entry = keys.match(certificateNames: certificateNames) { return authorize(entry, required: required, method: method) }
         guard let header, header.hasPrefix("Bearer "), header.count > "Bearer ".count else {
             return .failure(QuiverError(
                 .unauthenticated, .missingCredentials,
@@ -20,6 +25,10 @@ enum CallAuthorization {
         guard let entry = keys.match(String(header.dropFirst("Bearer ".count))) else {
             return .failure(QuiverError(.unauthenticated, .invalidCredentials, "the API key is not known to this server", field: "authorization"))
         }
+        return authorize(entry, required: required, method: method)
+    }
+
+    private static func authorize(_ entry: APIKeys.Entry, required: Role, method: String) -> Result<APIKeys.Entry, QuiverError> {
         guard entry.role >= required else {
             return .failure(
                 QuiverError(

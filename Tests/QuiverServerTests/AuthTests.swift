@@ -105,6 +105,8 @@ import Testing
         ("\(readKey) read svc collections=a,,b", "line 1: collections= takes names and prefixes"),
         ("\(readKey) read svc collections=*", "line 1: collections= takes names and prefixes"),
         ("\(readKey) read collections=a svc", "line 1: expected KEY ROLE [LABEL] [collections=LIST]"),
+        ("subject:search-svc read\nsubject:search-svc write", "line 2: the subject of line 1 appears again"),
+        ("subject: read", "line 1: subject: takes a certificate name"),
         // The same key hashed and plain is still one key on two lines.
         ("\(readKey) read\n\(APIKeys.hashedForm(of: readKey)) admin", "line 2: the key of line 1 appears again"),
     ])

@@ -25,11 +25,13 @@ import Testing
             try "subjectAltName=DNS:elsewhere.example\n".write(toFile: path("elsewhere.ext"), atomically: true, encoding: .utf8)
             try await request("server", subject: "/CN=localhost")
             try await request("client", subject: "/CN=search-svc")
+            try await request("intruder", subject: "/CN=intruder")
             try await sign("server", as: "server", days: 2, extensions: "server.ext")
             // `-days -1`: valid until a day before it was made.
             try await sign("server", as: "expired", days: -1, extensions: "server.ext")
             try await sign("server", as: "elsewhere", days: 2, extensions: "elsewhere.ext")
             try await sign("client", as: "client", days: 2, extensions: nil)
+            try await sign("intruder", as: "intruder", days: 2, extensions: nil)
         }
 
         private func request(_ name: String, subject: String) async throws {
@@ -145,6 +147,43 @@ import Testing
         #expect(run.0 == 1 && run.2.contains("refused this client's certificate"), "\(run.2)")
         let anonymous = try await HostileClientTests.probe(server, ["tls-calls", "--ca", ca])
         #expect((anonymous["error"] as? String)?.hasPrefix("UNAVAILABLE") == true, "\(anonymous)")
+        try await server.stop()
+    }
+
+    /// With keys, a `subject:NAME` line makes a client certificate whose common name is NAME stand
+    /// for a key: a certificate mapped to `read` reads and cannot write; one the file does not
+    /// list needs a key; a key still works over the same mTLS connection.
+    @Test func aCertificateSubjectStandsForAKeyWithItsRole() async throws {
+        let certificates = try await Certificates()
+        let keys = certificates.path("keys.txt")
+        try """
+            subject:search-svc read search-svc
+            \(AuthTests.adminKey) admin ops
+            """.write(toFile: keys, atomically: true, encoding: .utf8)
+        let server = try await TestServer(
+            arguments: certificates.serving("server") + ["--tls-client-ca", certificates.path("ca.pem"), "--api-keys", keys])
+        let ca = certificates.path("ca.pem")
+        func tls(_ name: String) -> QuiverClient.TLS {
+            .init(caFile: ca, certificateFile: certificates.path("\(name).pem"), keyFile: certificates.path("\(name).key"))
+        }
+        try await server.withClient(apiKey: AuthTests.adminKey, tls: tls("intruder")) { client async throws in
+            try await client.createCollection(CollectionSchema(name: "c", dimension: 2, metric: .l2))
+            try await client.upsert("c", [Record(id: 1, vector: [1, 2])])
+        }
+        try await server.withClient(tls: tls("client")) { client async throws in
+            #expect(try await client.count("c") == 1)
+            #expect(try await client.search("c", queries: [[1, 2]], k: 1).first?.first?.id == 1)
+            let write = await thrownError { _ = try await client.upsert("c", [Record(id: 2, vector: [2, 2])]) }
+            #expect(write?.code == .permissionDenied && write?.message.contains("search-svc") == true, "\(String(describing: write))")
+        }
+        try await server.withClient(tls: tls("intruder")) { client async throws in
+            let read = await thrownError { _ = try await client.count("c") }
+            #expect(read?.code == .unauthenticated, "\(String(describing: read))")
+        }
+        // grpcio with the mapped certificate: it reads, and its CreateCollection is refused.
+        let python = try await HostileClientTests.probe(
+            server, ["tls-calls", "--ca", ca, "--cert", certificates.path("client.pem"), "--key", certificates.path("client.key")])
+        #expect((python["error"] as? String)?.hasPrefix("PERMISSION_DENIED") == true, "\(python)")
         try await server.stop()
     }
 

@@ -32,6 +32,7 @@ import Logging
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import NIOSSL
 import QuiverAuth
 import QuiverCore
 
@@ -239,7 +240,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         let fullMethod = String(path.dropFirst())
         var caller: APIKeys.Entry?
         if let role = method.role, let keys = server.credentials.keys {
-            switch CallAuthorization.check(headers.first(name: "authorization"), keys: keys, required: role, method: fullMethod) {
+            let header = headers.first(name: "authorization")
+            let names = header == nil ? certificateNames(context) : []
+            switch CallAuthorization.check(header, keys: keys, required: role, method: fullMethod, certificateNames: names) {
             case .success(let entry):
                 caller = entry
             case .failure(let refusal):
@@ -492,6 +495,17 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         call.unreturned = 0
         write(call, .windowUpdate(windowSizeIncrement: increment))
         flush()
+    }
+
+    /// The verified client certificate's names (mTLS), read once per connection.
+    private var peerNames: [String]?
+
+    private func certificateNames(_ context: ChannelHandlerContext) -> [String] {
+        if let peerNames { return peerNames }
+        let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
+        let names = certificate.map(CertificateNames.of) ?? []
+        peerNames = names
+        return names
     }
 
     // MARK: Idle connections

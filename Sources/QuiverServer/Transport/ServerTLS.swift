@@ -11,6 +11,7 @@
 import NIOCore
 import NIOSSL
 import QuiverCore
+import X509
 
 /// The files of `quiver serve --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]`.
 public struct TLSFiles: Sendable, Equatable {
@@ -108,5 +109,24 @@ final class TLSDetector: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.fireChannelRead(data)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
+
+/// The names a verified client certificate goes by, for `subject:NAME` lines of the keys file:
+/// its subject's common names, then its DNS subject alternative names. Parsed with
+/// swift-certificates.
+enum CertificateNames {
+    static func of(_ certificate: NIOSSLCertificate) -> [String] {
+        guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else { return [] }
+        var names: [String] = []
+        for rdn in parsed.subject {
+            for attribute in rdn where attribute.type == .RDNAttributeType.commonName { names.append(attribute.value.description) }
+        }
+        if let alternatives = try? parsed.extensions.subjectAlternativeNames {
+            for name in alternatives {
+                if case .dnsName(let dns) = name { names.append(dns) }
+            }
+        }
+        return names
     }
 }
