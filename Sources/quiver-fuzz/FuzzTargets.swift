@@ -169,11 +169,15 @@ enum KeysFuzz {
         let text = String(decoding: bytes, as: UTF8.self)
         guard let keys = try? APIKeys(contents: text, source: "fuzz") else { return }
         precondition(keys.count > 0, "a keys file without keys was accepted")
-        // Every key of an accepted file matches itself, with its line's role.
+        // Every key of an accepted file matches itself, and every certificate subject its name,
+        // with its line's role. (A `sha256:` line holds a digest: its key is not known here.)
         for line in text.split(whereSeparator: \.isNewline) {
             let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard parts.count >= 2, !parts[0].hasPrefix("#") else { continue }
-            precondition(keys.match(String(parts[0]))?.role.description == String(parts[1]), "key of \(line.debugDescription) does not match")
+            guard parts.count >= 2, !parts[0].hasPrefix("#"), !parts[0].hasPrefix(APIKeys.digestPrefix) else { continue }
+            let entry =
+                parts[0].hasPrefix(APIKeys.subjectPrefix)
+                ? keys.match(certificateNames: [String(parts[0].dropFirst(APIKeys.subjectPrefix.count))]) : keys.match(String(parts[0]))
+            precondition(entry?.role.description == String(parts[1]), "key of \(line.debugDescription) does not match")
         }
         precondition(keys.match("") == nil, "the empty key matched")
     }
