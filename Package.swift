@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        // Already swift-certificates' own; named for the IP address of a certificate made in quiver-bench.
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.1.0"),
     ],
     targets: [
         // Shared value types: ids, row sets, schema, metric, errors, limits. No dependencies.
@@ -182,6 +184,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+                // `server --tls` makes its certificate in-process.
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             // The same Swift 6.3.1 crash as the quiver target's (it links QuiverServer too).
             swiftSettings: [.unsafeFlags(["-Xllvm", "-sil-disable-pass=performance-linker"])]

@@ -21,7 +21,7 @@ public enum Role: Int, Sendable, Comparable, CaseIterable, CustomStringConvertib
         }
     }
 
-    init?(name: String) {
+    public init?(name: String) {
         guard let role = Role.allCases.first(where: { $0.description == name }) else { return nil }
         self = role
     }

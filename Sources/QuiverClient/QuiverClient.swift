@@ -240,6 +240,16 @@ public struct QuiverClient: Sendable {
             bytes: Int(response.bytes))
     }
 
+    /// Asks the server to read its API keys file and TLS files again (needs an unscoped admin
+    /// key), as SIGHUP does. Throws `failedPrecondition`/`credentialsNotReloaded` when a file
+    /// fails to load; the server then keeps the keys and certificate it had.
+    public func reloadCredentials() async throws(QuiverError) -> CredentialsReload {
+        let response = try await call {
+            try await admin.reloadCredentials(Quiver_V1_ReloadCredentialsRequest(), metadata: metadata, options: callOptions)
+        }
+        return CredentialsReload(summary: response.reloaded, keys: Int(response.keys), tls: response.tls)
+    }
+
     // MARK: Collections
 
     public func createCollection(_ schema: CollectionSchema) async throws(QuiverError) -> CollectionInfo {

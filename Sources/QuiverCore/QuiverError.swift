@@ -67,6 +67,9 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         case missingCredentials
         case invalidCredentials
         case insufficientRole
+        /// A reload of the server's API keys file or TLS files failed (a file does not parse or
+        /// cannot be read); the keys and certificate in use before stay in use.
+        case credentialsNotReloaded
         // Catalog.
         case collectionNotFound
         case collectionExists

@@ -137,6 +137,19 @@ public enum Quiver_V1_AdminService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ReloadCredentials" metadata.
+        public enum ReloadCredentials: Sendable {
+            /// Request type for "ReloadCredentials".
+            public typealias Input = Quiver_V1_ReloadCredentialsRequest
+            /// Response type for "ReloadCredentials".
+            public typealias Output = Quiver_V1_ReloadCredentialsResponse
+            /// Descriptor for "ReloadCredentials".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "quiver.v1.AdminService"),
+                method: "ReloadCredentials",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "quiver.v1.AdminService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Health.descriptor,
@@ -147,7 +160,8 @@ public enum Quiver_V1_AdminService: Sendable {
             SealSegments.descriptor,
             CompactSegments.descriptor,
             RebuildSegment.descriptor,
-            Backup.descriptor
+            Backup.descriptor,
+            ReloadCredentials.descriptor
         ]
     }
 }
@@ -343,6 +357,27 @@ extension Quiver_V1_AdminService {
             request: GRPCCore.StreamingServerRequest<Quiver_V1_BackupRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_BackupResponse>
+
+        /// Handle the "ReloadCredentials" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role, from a key not scoped to collections. Reads the API keys file and
+        /// > the TLS files again and reopens the audit log, as SIGHUP does: new calls and connections use
+        /// > what was read, calls in flight and open connections go on. A file that fails to load leaves
+        /// > the old keys and certificate in place: FAILED_PRECONDITION with the file and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Quiver_V1_ReloadCredentialsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Quiver_V1_ReloadCredentialsResponse` messages.
+        func reloadCredentials(
+            request: GRPCCore.StreamingServerRequest<Quiver_V1_ReloadCredentialsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_ReloadCredentialsResponse>
     }
 
     /// Service protocol for the "quiver.v1.AdminService" service.
@@ -522,6 +557,27 @@ extension Quiver_V1_AdminService {
             request: GRPCCore.ServerRequest<Quiver_V1_BackupRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Quiver_V1_BackupResponse>
+
+        /// Handle the "ReloadCredentials" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role, from a key not scoped to collections. Reads the API keys file and
+        /// > the TLS files again and reopens the audit log, as SIGHUP does: new calls and connections use
+        /// > what was read, calls in flight and open connections go on. A file that fails to load leaves
+        /// > the old keys and certificate in place: FAILED_PRECONDITION with the file and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_ReloadCredentialsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Quiver_V1_ReloadCredentialsResponse` message.
+        func reloadCredentials(
+            request: GRPCCore.ServerRequest<Quiver_V1_ReloadCredentialsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Quiver_V1_ReloadCredentialsResponse>
     }
 
     /// Simple service protocol for the "quiver.v1.AdminService" service.
@@ -699,6 +755,27 @@ extension Quiver_V1_AdminService {
             request: Quiver_V1_BackupRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Quiver_V1_BackupResponse
+
+        /// Handle the "ReloadCredentials" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role, from a key not scoped to collections. Reads the API keys file and
+        /// > the TLS files again and reopens the audit log, as SIGHUP does: new calls and connections use
+        /// > what was read, calls in flight and open connections go on. A file that fails to load leaves
+        /// > the old keys and certificate in place: FAILED_PRECONDITION with the file and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A `Quiver_V1_ReloadCredentialsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Quiver_V1_ReloadCredentialsResponse` to respond with.
+        func reloadCredentials(
+            request: Quiver_V1_ReloadCredentialsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Quiver_V1_ReloadCredentialsResponse
     }
 }
 
@@ -805,6 +882,17 @@ extension Quiver_V1_AdminService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Quiver_V1_AdminService.Method.ReloadCredentials.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_ReloadCredentialsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_ReloadCredentialsResponse>(),
+            handler: { request, context in
+                try await self.reloadCredentials(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -904,6 +992,17 @@ extension Quiver_V1_AdminService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_BackupResponse> {
         let response = try await self.backup(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func reloadCredentials(
+        request: GRPCCore.StreamingServerRequest<Quiver_V1_ReloadCredentialsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Quiver_V1_ReloadCredentialsResponse> {
+        let response = try await self.reloadCredentials(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1024,6 +1123,19 @@ extension Quiver_V1_AdminService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Quiver_V1_BackupResponse> {
         return GRPCCore.ServerResponse<Quiver_V1_BackupResponse>(
             message: try await self.backup(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func reloadCredentials(
+        request: GRPCCore.ServerRequest<Quiver_V1_ReloadCredentialsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Quiver_V1_ReloadCredentialsResponse> {
+        return GRPCCore.ServerResponse<Quiver_V1_ReloadCredentialsResponse>(
+            message: try await self.reloadCredentials(
                 request: request.message,
                 context: context
             ),
@@ -1254,6 +1366,32 @@ extension Quiver_V1_AdminService {
             deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_BackupResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_BackupResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReloadCredentials" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role, from a key not scoped to collections. Reads the API keys file and
+        /// > the TLS files again and reopens the audit log, as SIGHUP does: new calls and connections use
+        /// > what was read, calls in flight and open connections go on. A file that fails to load leaves
+        /// > the old keys and certificate in place: FAILED_PRECONDITION with the file and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_ReloadCredentialsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_ReloadCredentialsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_ReloadCredentialsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reloadCredentials<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_ReloadCredentialsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_ReloadCredentialsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_ReloadCredentialsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ReloadCredentialsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1586,6 +1724,43 @@ extension Quiver_V1_AdminService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ReloadCredentials" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Requires the admin role, from a key not scoped to collections. Reads the API keys file and
+        /// > the TLS files again and reopens the audit log, as SIGHUP does: new calls and connections use
+        /// > what was read, calls in flight and open connections go on. A file that fails to load leaves
+        /// > the old keys and certificate in place: FAILED_PRECONDITION with the file and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Quiver_V1_ReloadCredentialsRequest` message.
+        ///   - serializer: A serializer for `Quiver_V1_ReloadCredentialsRequest` messages.
+        ///   - deserializer: A deserializer for `Quiver_V1_ReloadCredentialsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reloadCredentials<Result>(
+            request: GRPCCore.ClientRequest<Quiver_V1_ReloadCredentialsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Quiver_V1_ReloadCredentialsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Quiver_V1_ReloadCredentialsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ReloadCredentialsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Quiver_V1_AdminService.Method.ReloadCredentials.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1852,6 +2027,38 @@ extension Quiver_V1_AdminService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_BackupRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_BackupResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReloadCredentials" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the admin role, from a key not scoped to collections. Reads the API keys file and
+    /// > the TLS files again and reopens the audit log, as SIGHUP does: new calls and connections use
+    /// > what was read, calls in flight and open connections go on. A file that fails to load leaves
+    /// > the old keys and certificate in place: FAILED_PRECONDITION with the file and the reason.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Quiver_V1_ReloadCredentialsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reloadCredentials<Result>(
+        request: GRPCCore.ClientRequest<Quiver_V1_ReloadCredentialsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ReloadCredentialsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reloadCredentials(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Quiver_V1_ReloadCredentialsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Quiver_V1_ReloadCredentialsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2156,6 +2363,42 @@ extension Quiver_V1_AdminService.ClientProtocol {
             metadata: metadata
         )
         return try await self.backup(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReloadCredentials" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Requires the admin role, from a key not scoped to collections. Reads the API keys file and
+    /// > the TLS files again and reopens the audit log, as SIGHUP does: new calls and connections use
+    /// > what was read, calls in flight and open connections go on. A file that fails to load leaves
+    /// > the old keys and certificate in place: FAILED_PRECONDITION with the file and the reason.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reloadCredentials<Result>(
+        _ message: Quiver_V1_ReloadCredentialsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Quiver_V1_ReloadCredentialsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Quiver_V1_ReloadCredentialsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reloadCredentials(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -7,6 +7,8 @@ struct AdminService: Sendable {
     let database: Database
     let state: ServerState
     let calls: CallHandler
+    /// `QuiverServer.reloadCredentials`.
+    let reloadCredentials: @Sendable () throws(QuiverError) -> CredentialsReload
 
     /// Answered on the event loop without the call handler (no task, no access-log line) so that
     /// a load balancer's frequent checks stay cheap; the transport still counts the call.
@@ -105,6 +107,19 @@ struct AdminService: Sendable {
                 $0.collections = UInt32(summary.collections)
                 $0.segmentFiles = UInt32(summary.segmentFiles)
                 $0.bytes = UInt64(summary.bytes)
+            }
+        }
+    }
+
+    func reload(_ request: Quiver_V1_ReloadCredentialsRequest, _ call: CallInfo) async throws(QuiverError) -> Quiver_V1_ReloadCredentialsResponse {
+        try await calls.handle(call) { () async throws(QuiverError) in
+            // The keys file holds every tenant's keys: a tenant's admin key may not swap them.
+            try call.admitUnscoped("the keys file")
+            let outcome = try reloadCredentials()
+            return .with {
+                $0.reloaded = outcome.summary
+                $0.keys = UInt32(outcome.keys)
+                $0.tls = outcome.tls
             }
         }
     }

@@ -32,11 +32,19 @@ final class Credentials: Sendable {
     var requiresTLS: Bool { tlsFiles != nil }
 
     /// Reads the keys file and the TLS files again and, if all of them load, uses them from now
-    /// on. Returns what was reloaded, for the log.
+    /// on. A file that fails throws `failedPrecondition`/`credentialsNotReloaded` naming it.
     @discardableResult
-    func reload() throws(QuiverError) -> String {
-        let keys = try keysFile.map { path throws(QuiverError) in try APIKeys(file: path) }
-        let tls = try tlsFiles.map { files throws(QuiverError) in try ServerTLS(files) }
+    func reload() throws(QuiverError) -> CredentialsReload {
+        let keys: APIKeys?
+        let tls: ServerTLS?
+        do {
+            keys = try keysFile.map { path throws(QuiverError) in try APIKeys(file: path) }
+            tls = try tlsFiles.map { files throws(QuiverError) in try ServerTLS(files) }
+        } catch {
+            throw QuiverError(
+                .failedPrecondition, .credentialsNotReloaded, "nothing was reloaded, the keys and certificate in use stay: \(error.message)",
+                value: error.value)
+        }
         current.withLock { current in
             if let keys { current.keys = keys }
             if let tls { current.tls = tls }
@@ -44,6 +52,8 @@ final class Credentials: Sendable {
         var parts: [String] = []
         if let keys, let keysFile { parts.append("\(keys.count) API keys from \(keysFile)") }
         if let tlsFiles { parts.append("the TLS certificate \(tlsFiles.certificateChain)") }
-        return parts.isEmpty ? "nothing to reload (no --api-keys, no TLS)" : parts.joined(separator: " and ")
+        return CredentialsReload(
+            summary: parts.isEmpty ? "nothing to reload (no --api-keys, no TLS)" : parts.joined(separator: " and "),
+            keys: keys?.count ?? 0, tls: tls != nil)
     }
 }

@@ -27,6 +27,7 @@ enum MethodAccess {
         Quiver_V1_AdminService.Method.CompactSegments.descriptor: .admin,
         Quiver_V1_AdminService.Method.RebuildSegment.descriptor: .admin,
         Quiver_V1_AdminService.Method.Backup.descriptor: .admin,
+        Quiver_V1_AdminService.Method.ReloadCredentials.descriptor: .admin,
     ]
 
     static func role(for method: MethodDescriptor) -> Role? {

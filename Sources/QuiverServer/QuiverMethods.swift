@@ -36,6 +36,7 @@ enum QuiverMethods {
             unary(A.CompactSegments.descriptor, admin.compactSegments),
             unary(A.RebuildSegment.descriptor, admin.rebuildSegment),
             unary(A.Backup.descriptor, admin.backup),
+            unary(A.ReloadCredentials.descriptor, admin.reload),
         ]
         return Dictionary(uniqueKeysWithValues: methods.map { ($0.path, $0) })
     }

@@ -75,8 +75,8 @@ public final class QuiverServer: Sendable {
     let database: Database
     private let state: ServerState
     private let transport: GRPCTransport
-    private let credentials: Credentials
-    private let audit: AuditLog?
+    let credentials: Credentials
+    let audit: AuditLog?
 
     private init(options: ServerOptions, database: Database, credentials: Credentials, audit: AuditLog?) {
         self.credentials = credentials
@@ -89,7 +89,9 @@ public final class QuiverServer: Sendable {
             collections: CollectionService(database: database, calls: calls),
             data: DataService(database: database, calls: calls),
             search: SearchService(database: database, calls: calls),
-            admin: AdminService(database: database, state: state, calls: calls))
+            admin: AdminService(
+                database: database, state: state, calls: calls,
+                reloadCredentials: { () throws(QuiverError) in try Self.reload(credentials, audit: audit, logger: options.logger) }))
         transport = GRPCTransport(
             shared: .init(methods: methods, credentials: credentials, messageLimit: options.maxMessageBytes, logger: options.logger, audit: audit),
             maxConcurrentStreams: options.maxConcurrentStreams, limits: options.connectionLimits)
@@ -115,20 +117,25 @@ public final class QuiverServer: Sendable {
             audit: try options.auditLog.map { path throws(QuiverError) in try AuditLog(path: path) })
     }
 
-    /// Reads the API keys file and the TLS files again (SIGHUP): new calls and connections use
-    /// them, calls in flight and open connections go on as they are. A file that fails to load
-    /// leaves the old keys and certificate in place and throws why.
+    /// Reads the API keys file and the TLS files again and reopens the audit log (SIGHUP, and the
+    /// admin call `ReloadCredentials`): new calls and connections use them, calls in flight and
+    /// open connections go on as they are. A file that fails to load leaves the old keys and
+    /// certificate in place and throws why (`credentialsNotReloaded`); either way the log says so.
     @discardableResult
-    public func reloadCredentials() throws(QuiverError) -> String {
+    public func reloadCredentials() throws(QuiverError) -> CredentialsReload {
+        try Self.reload(credentials, audit: audit, logger: options.logger)
+    }
+
+    fileprivate static func reload(_ credentials: Credentials, audit: AuditLog?, logger: Logger) throws(QuiverError) -> CredentialsReload {
         if let audit {
-            do { try audit.reopen() } catch { options.logger.error("audit log not reopened", metadata: ["error": "\(error.message)"]) }
+            do { try audit.reopen() } catch { logger.error("audit log not reopened", metadata: ["error": "\(error.message)"]) }
         }
         do {
-            let what = try credentials.reload()
-            options.logger.notice("credentials reloaded", metadata: ["reloaded": "\(what)"])
-            return what
+            let outcome = try credentials.reload()
+            logger.notice("credentials reloaded", metadata: ["reloaded": "\(outcome.summary)"])
+            return outcome
         } catch {
-            options.logger.error("credentials not reloaded; the old ones stay", metadata: ["error": "\(error.message)"])
+            logger.error("credentials not reloaded; the old ones stay", metadata: ["error": "\(error.message)"])
             throw error
         }
     }

@@ -10,7 +10,8 @@ import QuiverTesting
 import QuiverWire
 import Synchronization
 
-/// `quiver-bench server`: the server benchmark of docs/benchmarks.md.
+/// `quiver-bench server`: the server benchmark of docs/benchmarks.md (with `--tls`, TLS against
+/// plaintext instead: `BenchServerTLS`).
 ///
 /// A server runs in this process on a loopback port over a fresh database; a `QuiverClient` in
 /// the same process talks to it over real TCP and HTTP/2.
@@ -45,6 +46,9 @@ struct BenchServer: AsyncParsableCommand {
     @Option(help: "Concurrent callers for the throughput figure.")
     var callers = 4
 
+    @Flag(help: "Instead: TLS against plaintext, a TLS and a plaintext server side by side (upsert throughput, single-query latency).")
+    var tls = false
+
     @OptionGroup var common: BenchCommon
 
     private var dimension: Int { common.dimension }
@@ -59,6 +63,12 @@ struct BenchServer: AsyncParsableCommand {
         ComputeThreads.configure(openMP: 1, blas: 1)
         let workDir = common.workDirectory("server")
         defer { try? FileManager.default.removeItem(atPath: workDir) }
+        if tls {
+            return try await BenchServerTLS.run(
+                .init(
+                    count: count, dimension: dimension, batchSize: batchSize, writers: writers, queries: queries, rounds: rounds, seed: seed,
+                    workDirectory: workDir))
+        }
         let logger = BenchCommon.quietLogger
         let database = try await Database.open(path: workDir, options: DatabaseOptions(syncPolicy: .always, logger: logger))
         let server = try QuiverServer.serving(

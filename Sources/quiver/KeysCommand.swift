@@ -1,13 +1,37 @@
 import ArgumentParser
 import Foundation
 import QuiverAuth
+import QuiverClient
+import QuiverCore
 
 /// `quiver keys`: API keys for the keys file of `quiver serve --api-keys`.
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
-        abstract: "Make API keys for the keys file of 'quiver serve --api-keys'.",
-        subcommands: [Generate.self])
+        abstract: "Make API keys for the keys file of 'quiver serve --api-keys', and have a running server reload it.",
+        subcommands: [Generate.self, Reload.self])
+
+    struct Reload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a running server read its keys file and TLS files again (admin role, a key with no collections= scope).",
+            discussion: """
+                The same as sending the server SIGHUP, from wherever the CLI can reach it: new \
+                calls and connections use the new keys and certificate; calls in flight and open \
+                connections go on. When a file fails to load the server keeps what it had, and \
+                this command exits 1 saying which file and why. The audit log is reopened too.
+                """)
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let outcome = try await client.run { try await $0.reloadCredentials() }
+            if client.json {
+                client.print(.object([("reloaded", .string(outcome.summary)), ("keys", .int(Int64(outcome.keys))), ("tls", .bool(outcome.tls))]))
+            } else {
+                print("reloaded \(outcome.summary)")
+            }
+        }
+    }
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(

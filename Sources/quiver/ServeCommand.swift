@@ -34,9 +34,12 @@ struct Serve: AsyncParsableCommand {
             docs/security.md.
 
             With --metrics HOST:PORT, Prometheus's text format is served at \
-            http://HOST:PORT/metrics (no authentication: keep it on loopback or a private \
-            network), and 'metrics HOST:PORT' is printed before the 'listening' line. The metrics \
-            are listed in docs/operations.md.
+            http://HOST:PORT/metrics, and 'metrics HOST:PORT' is printed before the 'listening' \
+            line. With TLS on, the metrics are served over HTTPS with the same certificate (and \
+            client CA). Without --metrics-key-role anyone who reaches the port can read them \
+            (collection names, sizes, call counts): keep it on loopback or a private network, or \
+            require a key of that role as 'Authorization: Bearer KEY'. The metrics are listed in \
+            docs/operations.md.
             """
     )
 
@@ -108,6 +111,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Serve Prometheus metrics over HTTP at this address (path /metrics); port 0 picks a free port.", valueName: "host:port"))
     var metrics: String?
 
+    @Option(help: ArgumentHelp(
+        "Require a key (or mapped client certificate) of this role to read --metrics: read, write or admin; needs --api-keys.",
+        valueName: "role"))
+    var metricsKeyRole: String?
+
     func validate() throws {
         guard SyncPolicy(parsing: sync) != nil else {
             throw ValidationError("--sync must be always, batch, batch:<1-1000>ms or none, not '\(sync)'")
@@ -128,6 +136,13 @@ struct Serve: AsyncParsableCommand {
         }
         guard (1...86_400).contains(idleTimeoutSeconds), (1...86_400).contains(keepaliveSeconds) else {
             throw ValidationError("--idle-timeout-seconds and --keepalive-seconds must be between 1 and 86400")
+        }
+        if let metricsKeyRole {
+            guard Role(name: metricsKeyRole) != nil else {
+                throw ValidationError("--metrics-key-role must be read, write or admin, not '\(metricsKeyRole)'")
+            }
+            guard metrics != nil else { throw ValidationError("--metrics-key-role needs --metrics") }
+            guard apiKeys != nil else { throw ValidationError("--metrics-key-role needs --api-keys (the keys it checks)") }
         }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard tlsClientCa == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
@@ -208,7 +223,7 @@ struct Serve: AsyncParsableCommand {
         var endpoint: MetricsEndpoint?
         if let metricsAddress {
             do {
-                endpoint = try await MetricsEndpoint.start(at: metricsAddress, registry: registry) { server.refreshMetrics() }
+                endpoint = try await server.serveMetrics(at: metricsAddress, registry: registry, keyRole: metricsKeyRole.flatMap { Role(name: $0) })
             } catch {
                 logger.critical("cannot serve metrics", metadata: ["address": "\(metricsAddress)", "error": "\(error)"])
                 server.beginGracefulShutdown()

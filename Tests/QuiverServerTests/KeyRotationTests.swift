@@ -119,6 +119,53 @@ import Testing
         #expect(!server.child.stderr.contains(old) && !server.child.stderr.contains(new))
     }
 
+    /// `quiver keys reload`: the admin call that does what SIGHUP does. Only an unscoped admin key
+    /// may make it; a file that fails to load is reported to the caller and keeps the keys in use;
+    /// each call is on the audit log.
+    @Test func keysReloadCallSwapsTheKeysFileAndReportsAFailure() async throws {
+        let (ops, opsLine) = try await Self.generate(role: "admin", label: "ops")
+        let (reader, readerLine) = try await Self.generate(role: "read", label: "reader")
+        let (tenant, tenantLine) = try await Self.generate(role: "admin", label: "tenant")
+        let (fresh, freshLine) = try await Self.generate(role: "read", label: "fresh")
+        let dir = TemporaryDirectory()
+        let keys = dir.child("keys.txt")
+        try "\(opsLine)\n\(readerLine)\n\(tenantLine) collections=t_*\n".write(toFile: keys, atomically: true, encoding: .utf8)
+        let server = try await TestServer(arguments: ["--api-keys", keys, "--audit-log", dir.child("audit.jsonl")])
+        func reload(_ key: String, json: Bool = false) async throws -> (Int32, String, String) {
+            try await TLSTests.cli(["keys", "reload", "--server", server.address, "--api-key", key] + (json ? ["--json"] : []))
+        }
+
+        var run = try await reload(reader)
+        #expect(run.0 == 1 && run.2.contains("has role read") && run.2.contains("permissionDenied"), "\(run.2)")
+        run = try await reload(tenant)
+        #expect(run.0 == 1 && run.2.contains("scoped to collections t_*"), "\(run.2)")
+
+        try "\(opsLine)\n\(freshLine)\n".write(toFile: keys, atomically: true, encoding: .utf8)
+        run = try await reload(ops, json: true)
+        #expect(run.0 == 0, "\(run.2)")
+        let outcome = try #require(try JSONSerialization.jsonObject(with: Data(run.1.utf8)) as? [String: Any], "\(run.1)")
+        #expect(outcome["keys"] as? Int == 2 && outcome["tls"] as? Bool == false, "\(outcome)")
+        #expect((outcome["reloaded"] as? String)?.contains(keys) == true, "\(outcome)")
+        try await server.withClient(apiKey: fresh) { client async throws in #expect(try await client.listCollections().isEmpty) }
+        try await server.withClient(apiKey: reader) { client async throws in
+            #expect(await thrownError { _ = try await client.listCollections() }?.code == .unauthenticated)
+        }
+
+        // A file that does not parse: the caller is told which line, the keys in use stay.
+        try "\(opsLine)\n\(freshLine) sideways\n".write(toFile: keys, atomically: true, encoding: .utf8)
+        run = try await reload(ops)
+        #expect(run.0 == 1 && run.2.contains("line 2") && run.2.contains("credentialsNotReloaded") && run.2.contains("failedPrecondition"), "\(run.2)")
+        try await server.withClient(apiKey: fresh) { client async throws in #expect(try await client.listCollections().isEmpty) }
+        try await server.stop()
+
+        let lines = try String(contentsOfFile: dir.child("audit.jsonl"), encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["method"] as? String == "quiver.v1.AdminService/ReloadCredentials" }
+        #expect(lines.map { $0["code"] as? String } == ["permissionDenied", "permissionDenied", "OK", "failedPrecondition"], "\(lines)")
+        #expect(lines.map { $0["key"] as? String } == [nil, "tenant", "ops", "ops"], "\(lines)")
+        for secret in [ops, reader, tenant, fresh] { #expect(!server.child.stderr.contains(secret)) }
+    }
+
     /// A certificate renewed in place is served to new connections after SIGHUP.
     @Test func sighupServesARenewedCertificate() async throws {
         let certificates = try await TLSTests.Certificates()

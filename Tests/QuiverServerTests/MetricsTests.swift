@@ -159,4 +159,111 @@ import Testing
         #expect(samples[#"quiver_rpc_duration_seconds_count{method="ListCollections"}"#] == 3)
         try await server.stop()
     }
+
+    /// One HTTPS (or HTTP) GET through Python's urllib and ssl, which nobody here wrote:
+    /// status, body and WWW-Authenticate, or the client's error.
+    static func pythonGet(_ url: String, ca: String? = nil, key: String? = nil, certificate: (String, String)? = nil) async throws -> [String: Any] {
+        let script = """
+            import json, ssl, sys, urllib.error, urllib.request
+            url, ca, key, cert, cert_key = sys.argv[1:6]
+            context = ssl.create_default_context(cafile=ca or None)
+            if cert:
+                context.load_cert_chain(cert, cert_key)
+            request = urllib.request.Request(url, headers={"Authorization": "Bearer " + key} if key else {})
+            try:
+                with urllib.request.urlopen(request, context=context if url.startswith("https") else None, timeout=30) as response:
+                    out = {"status": response.status, "body": response.read().decode()}
+            except urllib.error.HTTPError as error:
+                out = {"status": error.code, "body": error.read().decode(), "auth": error.headers.get("WWW-Authenticate")}
+            except Exception as error:
+                out = {"error": type(error).__name__ + ": " + str(error)}
+            print(json.dumps(out))
+            """
+        let python = try ChildProcess(
+            path: "/usr/bin/env",
+            arguments: ["python3", "-c", script, url, ca ?? "", key ?? "", certificate?.0 ?? "", certificate?.1 ?? ""])
+        let exit = try await python.waitForExit(timeout: .seconds(60))
+        try #require(exit.status == 0 && !exit.signaled, "\(python.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(python.stdout.utf8)) as? [String: Any], "\(python.stdout)")
+    }
+
+    static func metricsAddress(_ server: TestServer) throws -> String {
+        let line = try #require(server.child.stdout.split(separator: "\n").first { $0.hasPrefix("metrics ") })
+        return String(line.dropFirst("metrics ".count))
+    }
+
+    /// With TLS on, the metrics are HTTPS with the gRPC port's certificate; with
+    /// --metrics-key-role they need a key of that role (401 without, 403 for a smaller role or a
+    /// scoped key), or a client certificate mapped to one. Refused scrapes are audited.
+    @Test func metricsOverTLSNeedAKeyOfTheirRole() async throws {
+        let certificates = try await TLSTests.Certificates()
+        let dir = TemporaryDirectory()
+        let (reader, readerLine) = try await KeyRotationTests.generate(role: "read", label: "prometheus")
+        let (tenant, tenantLine) = try await KeyRotationTests.generate(role: "admin", label: "tenant")
+        try "\(readerLine)\n\(tenantLine) collections=t_*\nsubject:search-svc write scraper\n".write(
+            toFile: dir.child("keys.txt"), atomically: true, encoding: .utf8)
+        // Needs the keys it would check.
+        let refused = try await TLSTests.cli(["serve", "--data-dir", dir.child("d0"), "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--metrics-key-role", "read"])
+        #expect(refused.0 != 0 && refused.2.contains("--metrics-key-role needs --api-keys"), "\(refused.2)")
+
+        let server = try await TestServer(
+            arguments: certificates.serving("server") + [
+                "--api-keys", dir.child("keys.txt"), "--metrics", "127.0.0.1:0", "--metrics-key-role", "write",
+                "--audit-log", dir.child("audit.jsonl"),
+            ])
+        let address = try Self.metricsAddress(server)
+        let url = "https://\(address)/metrics"
+        let ca = certificates.path("ca.pem")
+
+        var reply = try await Self.pythonGet(url, ca: ca)
+        #expect(reply["status"] as? Int == 401 && (reply["auth"] as? String)?.hasPrefix("Bearer") == true, "\(reply)")
+        reply = try await Self.pythonGet(url, ca: ca, key: "not-a-key-of-this-server")
+        #expect(reply["status"] as? Int == 401, "\(reply)")
+        reply = try await Self.pythonGet(url, ca: ca, key: reader)
+        #expect(reply["status"] as? Int == 403 && (reply["body"] as? String)?.contains("needs write") == true, "\(reply)")
+        reply = try await Self.pythonGet(url, ca: ca, key: tenant)
+        #expect(reply["status"] as? Int == 403 && (reply["body"] as? String)?.contains("scoped to collections") == true, "\(reply)")
+        // A key of the role through a client nobody here wrote, and the text parses.
+        try await server.withClient(apiKey: tenant, tls: QuiverClient.TLS(caFile: ca)) { client async throws in
+            try await client.createCollection(CollectionSchema(name: "t_docs", dimension: 2, metric: .l2))
+        }
+        try "\(readerLine.replacingOccurrences(of: " read ", with: " write "))\n".write(toFile: dir.child("keys.txt"), atomically: true, encoding: .utf8)
+        server.child.signal(SIGHUP)
+        try await waitUntil("the reloaded keys let the reader scrape", timeout: .seconds(30), interval: .milliseconds(50)) {
+            try await Self.pythonGet(url, ca: ca, key: reader)["status"] as? Int == 200
+        }
+        reply = try await Self.pythonGet(url, ca: ca, key: reader)
+        let samples = try Self.parse(try #require(reply["body"] as? String))
+        #expect(samples[#"quiver_collection_rows{collection="t_docs"}"#] == 0, "\(samples.keys.sorted().prefix(20))")
+        // Plaintext to the HTTPS endpoint is told so; a CA the client does not trust fails the handshake.
+        reply = try await Self.pythonGet("http://\(address)/metrics", key: reader)
+        #expect(reply["status"] as? Int == 400 && (reply["body"] as? String)?.contains("requires HTTPS") == true, "\(reply)")
+        reply = try await Self.pythonGet(url, ca: certificates.path("other-ca.pem"), key: reader)
+        #expect((reply["error"] as? String)?.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(reply)")
+        try await server.stop()
+
+        let audit = try String(contentsOfFile: dir.child("audit.jsonl"), encoding: .utf8)
+        let scrapes = audit.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["method"] as? String == "GET /metrics" }
+        // The first four refusals, then the reader's until the reload took effect.
+        let codes = scrapes.map { $0["code"] as? String ?? "" }
+        #expect(Array(codes.prefix(4)) == ["unauthenticated", "unauthenticated", "permissionDenied", "permissionDenied"], "\(audit)")
+        #expect(codes.dropFirst(4).allSatisfy { $0 == "permissionDenied" }, "\(audit)")
+        #expect(scrapes.allSatisfy { ($0["peer"] as? String)?.hasPrefix("ipv4:127.0.0.1:") == true }, "\(audit)")
+        for secret in [reader, tenant] { #expect(!audit.contains(secret) && !server.child.stderr.contains(secret)) }
+
+        // With mTLS, a client certificate mapped by subject: stands for a key; without one the
+        // handshake is refused.
+        try "subject:search-svc write scraper\n".write(toFile: dir.child("keys.txt"), atomically: true, encoding: .utf8)
+        let mutual = try await TestServer(
+            arguments: certificates.serving("server") + [
+                "--tls-client-ca", ca, "--api-keys", dir.child("keys.txt"), "--metrics", "127.0.0.1:0", "--metrics-key-role", "write",
+            ])
+        let mutualURL = "https://\(try Self.metricsAddress(mutual))/metrics"
+        reply = try await Self.pythonGet(mutualURL, ca: ca, certificate: (certificates.path("client.pem"), certificates.path("client.key")))
+        #expect(reply["status"] as? Int == 200, "\(reply)")
+        reply = try await Self.pythonGet(mutualURL, ca: ca)
+        #expect(reply["error"] != nil, "\(reply)")
+        try await mutual.stop()
+    }
 }

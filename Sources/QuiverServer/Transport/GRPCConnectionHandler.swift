@@ -579,7 +579,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private static func describe(_ address: SocketAddress?) -> String {
+    static func describe(_ address: SocketAddress?) -> String {
         switch address {
         case .v4(let v4)?: "ipv4:\(v4.host):\(address?.port ?? 0)"
         case .v6(let v6)?: "ipv6:[\(v6.host)]:\(address?.port ?? 0)"

@@ -32,7 +32,10 @@ public struct TLSFiles: Sendable, Equatable {
 
 /// The TLS context of the server, made from `TLSFiles`; loading fails with the file and the reason.
 final class ServerTLS: Sendable {
+    /// For the gRPC port: ALPN `h2`.
     let context: NIOSSLContext
+    /// The same certificate and client CA for HTTP/1.1 (the metrics endpoint): ALPN `http/1.1`.
+    let httpContext: NIOSSLContext
     let requiresClientCertificates: Bool
 
     init(_ files: TLSFiles) throws(QuiverError) {
@@ -65,6 +68,8 @@ final class ServerTLS: Sendable {
         configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = ["h2"]
         context = try load("TLS configuration from", files.certificateChain) { try NIOSSLContext(configuration: configuration) }
+        configuration.applicationProtocols = ["http/1.1"]
+        httpContext = try load("TLS configuration from", files.certificateChain) { try NIOSSLContext(configuration: configuration) }
         requiresClientCertificates = files.clientCA != nil
     }
 }
