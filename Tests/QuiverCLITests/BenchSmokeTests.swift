@@ -28,6 +28,18 @@ import Testing
         }
     }
 
+    /// `server --tls`: both servers answer alike (the bench checks it) and every figure prints.
+    @Test func benchServerTLSQuickRunPrintsEverySection() async throws {
+        let bench = try ChildProcess("quiver-bench", arguments: ["server", "--tls", "--quick"])
+        let exit = try await bench.waitForExit(timeout: .seconds(600))
+        let text = bench.stdout
+        #expect(exit.status == 0 && !exit.signaled, "\(text)\n\(bench.stderr)")
+        for line in ["one client, Upsert in turn", "concurrent clients, Upsert", "one UpsertStream", "rows, Search ", "rows, SearchSession",
+                     "an empty call (Health)", "(target ≤ 1.15)", "(target ≥ 0.90)"] {
+            #expect(text.contains(line), "missing \(line)")
+        }
+    }
+
     /// The quick IVF run: 20,000 rows in one indexed segment. The sweep ends at nprobe = nlist,
     /// where both Quiver and FAISS are exact, so both recalls must be 1.
     @Test func benchIVFQuickRunPrintsEverySection() async throws {
