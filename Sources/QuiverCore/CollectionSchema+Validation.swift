@@ -2,7 +2,8 @@
 /// full before anything reaches storage.
 extension CollectionSchema {
     /// Validates a whole batch and returns it prepared for storage, or throws for the first bad
-    /// record. Nothing is written by a batch that throws.
+    /// record, whose message ends with its row in the batch (clients that send columns know
+    /// rows, not ids). Nothing is written by a batch that throws.
     public func validate(batch records: [Record]) throws(QuiverError) -> [ValidatedRecord] {
         guard !records.isEmpty else {
             throw .invalid(.emptyBatch, "collection \"\(name)\": the batch is empty", collection: name)
@@ -16,14 +17,20 @@ extension CollectionSchema {
         var seen = Set<RecordID>(minimumCapacity: records.count)
         var validated: [ValidatedRecord] = []
         validated.reserveCapacity(records.count)
-        for record in records {
+        for (row, record) in records.enumerated() {
             guard seen.insert(record.id).inserted else {
                 throw .invalid(
                     .duplicateID,
-                    "collection \"\(name)\": id \(record.id) appears more than once in the batch",
+                    "collection \"\(name)\": id \(record.id) appears more than once in the batch (row \(row) of the batch)",
                     collection: name, field: "id", value: record.id.description)
             }
-            validated.append(try validate(record))
+            do {
+                validated.append(try validate(record))
+            } catch {
+                var located = error
+                located.message += " (row \(row) of the batch)"
+                throw located
+            }
         }
         return validated
     }

@@ -8,6 +8,11 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -29,6 +34,144 @@ public nonisolated struct Quiver_V1_UpsertRequest: Sendable {
 
   /// 1 to 100,000 records, ids unique within the request.
   public var records: [Quiver_V1_Record] = []
+
+  /// Instead of `records`: the same batch as columns, which a client can send straight from
+  /// arrays (numpy's, say) without building a message per record. Give one or the other. The
+  /// same atomicity, limits and errors as `records`; errors name the row index.
+  public var columns: Quiver_V1_RecordColumns {
+    get {_columns ?? Quiver_V1_RecordColumns()}
+    set {_columns = newValue}
+  }
+  /// Returns true if `columns` has been explicitly set.
+  public var hasColumns: Bool {self._columns != nil}
+  /// Clears the value of `columns`. Subsequent reads from it will return its default value.
+  public mutating func clearColumns() {self._columns = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _columns: Quiver_V1_RecordColumns? = nil
+}
+
+/// A batch of records as columns (docs/protocol.md, "Columnar upsert"). Row i is made of the
+/// i-th id, the i-th vector and the i-th value of each column.
+public nonisolated struct Quiver_V1_RecordColumns: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 100,000.
+  public var rows: UInt32 = 0
+
+  /// rows × 8 bytes: little-endian uint64, unique within the batch.
+  public var ids: Data = Data()
+
+  /// rows × dimension × 4 bytes: little-endian float32, one vector after another.
+  public var vectors: Data = Data()
+
+  /// Fields by name. A schema field without a column is null in every row.
+  public var fields: Dictionary<String,Quiver_V1_FieldColumn> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One field's values for every row of a `RecordColumns`.
+public nonisolated struct Quiver_V1_FieldColumn: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var values: Quiver_V1_FieldColumn.OneOf_Values? = nil
+
+  /// rows × 8 bytes, little-endian int64.
+  public var int64Values: Data {
+    get {
+      if case .int64Values(let v)? = values {return v}
+      return Data()
+    }
+    set {values = .int64Values(newValue)}
+  }
+
+  /// rows × 8 bytes, little-endian IEEE 754 binary64.
+  public var doubleValues: Data {
+    get {
+      if case .doubleValues(let v)? = values {return v}
+      return Data()
+    }
+    set {values = .doubleValues(newValue)}
+  }
+
+  /// rows bytes, each 0 or 1.
+  public var boolValues: Data {
+    get {
+      if case .boolValues(let v)? = values {return v}
+      return Data()
+    }
+    set {values = .boolValues(newValue)}
+  }
+
+  /// rows strings.
+  public var stringValues: Quiver_V1_StringColumn {
+    get {
+      if case .stringValues(let v)? = values {return v}
+      return Quiver_V1_StringColumn()
+    }
+    set {values = .stringValues(newValue)}
+  }
+
+  /// rows tag lists.
+  public var tagsValues: Quiver_V1_TagsColumn {
+    get {
+      if case .tagsValues(let v)? = values {return v}
+      return Quiver_V1_TagsColumn()
+    }
+    set {values = .tagsValues(newValue)}
+  }
+
+  /// Empty, or rows bytes: 1 where the row's value is null (the slot in `values` is then
+  /// ignored), 0 where it is not.
+  public var nulls: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Values: Equatable, Sendable {
+    /// rows × 8 bytes, little-endian int64.
+    case int64Values(Data)
+    /// rows × 8 bytes, little-endian IEEE 754 binary64.
+    case doubleValues(Data)
+    /// rows bytes, each 0 or 1.
+    case boolValues(Data)
+    /// rows strings.
+    case stringValues(Quiver_V1_StringColumn)
+    /// rows tag lists.
+    case tagsValues(Quiver_V1_TagsColumn)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_StringColumn: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var values: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Quiver_V1_TagsColumn: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var values: [Quiver_V1_TagList] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -177,7 +320,7 @@ fileprivate nonisolated let _protobuf_package = "quiver.v1"
 
 nonisolated extension Quiver_V1_UpsertRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpsertRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}records\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}records\0\u{1}columns\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -187,24 +330,246 @@ nonisolated extension Quiver_V1_UpsertRequest: SwiftProtobuf.Message, SwiftProto
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.records) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._columns) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.collection.isEmpty {
       try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
     }
     if !self.records.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.records, fieldNumber: 2)
     }
+    try { if let v = self._columns {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Quiver_V1_UpsertRequest, rhs: Quiver_V1_UpsertRequest) -> Bool {
     if lhs.collection != rhs.collection {return false}
     if lhs.records != rhs.records {return false}
+    if lhs._columns != rhs._columns {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_RecordColumns: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordColumns"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}ids\0\u{1}vectors\0\u{1}fields\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.rows) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.ids) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.vectors) }()
+      case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Quiver_V1_FieldColumn>.self, value: &self.fields) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.rows != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rows, fieldNumber: 1)
+    }
+    if !self.ids.isEmpty {
+      try visitor.visitSingularBytesField(value: self.ids, fieldNumber: 2)
+    }
+    if !self.vectors.isEmpty {
+      try visitor.visitSingularBytesField(value: self.vectors, fieldNumber: 3)
+    }
+    if !self.fields.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Quiver_V1_FieldColumn>.self, value: self.fields, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_RecordColumns, rhs: Quiver_V1_RecordColumns) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.ids != rhs.ids {return false}
+    if lhs.vectors != rhs.vectors {return false}
+    if lhs.fields != rhs.fields {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_FieldColumn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FieldColumn"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}int64_values\0\u{3}double_values\0\u{3}bool_values\0\u{3}string_values\0\u{3}tags_values\0\u{1}nulls\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.values != nil {try decoder.handleConflictingOneOf()}
+          self.values = .int64Values(v)
+        }
+      }()
+      case 2: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.values != nil {try decoder.handleConflictingOneOf()}
+          self.values = .doubleValues(v)
+        }
+      }()
+      case 3: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.values != nil {try decoder.handleConflictingOneOf()}
+          self.values = .boolValues(v)
+        }
+      }()
+      case 4: try {
+        var v: Quiver_V1_StringColumn?
+        var hadOneofValue = false
+        if let current = self.values {
+          hadOneofValue = true
+          if case .stringValues(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.values = .stringValues(v)
+        }
+      }()
+      case 5: try {
+        var v: Quiver_V1_TagsColumn?
+        var hadOneofValue = false
+        if let current = self.values {
+          hadOneofValue = true
+          if case .tagsValues(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.values = .tagsValues(v)
+        }
+      }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.nulls) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.values {
+    case .int64Values?: try {
+      guard case .int64Values(let v)? = self.values else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 1)
+    }()
+    case .doubleValues?: try {
+      guard case .doubleValues(let v)? = self.values else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
+    }()
+    case .boolValues?: try {
+      guard case .boolValues(let v)? = self.values else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 3)
+    }()
+    case .stringValues?: try {
+      guard case .stringValues(let v)? = self.values else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .tagsValues?: try {
+      guard case .tagsValues(let v)? = self.values else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    if !self.nulls.isEmpty {
+      try visitor.visitSingularBytesField(value: self.nulls, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_FieldColumn, rhs: Quiver_V1_FieldColumn) -> Bool {
+    if lhs.values != rhs.values {return false}
+    if lhs.nulls != rhs.nulls {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_StringColumn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StringColumn"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.values.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.values, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_StringColumn, rhs: Quiver_V1_StringColumn) -> Bool {
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quiver_V1_TagsColumn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TagsColumn"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.values.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.values, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quiver_V1_TagsColumn, rhs: Quiver_V1_TagsColumn) -> Bool {
+    if lhs.values != rhs.values {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -57,9 +57,18 @@ struct DataService: Sendable {
     private func upsertBatch(_ request: Quiver_V1_UpsertRequest, _ call: CallInfo) async throws(QuiverError) -> UpsertResult {
         try call.admit(request.collection)
         var records: [Record] = []
-        records.reserveCapacity(request.records.count)
-        for record in request.records {
-            records.append(try record.toRecord(collection: request.collection))
+        if request.hasColumns {
+            guard request.records.isEmpty else {
+                throw .invalid(
+                    .malformedRequest, "collection \"\(request.collection)\": an upsert gives records or columns, not both",
+                    collection: request.collection, field: "columns")
+            }
+            records = try request.columns.toRecords(collection: request.collection)
+        } else {
+            records.reserveCapacity(request.records.count)
+            for record in request.records {
+                records.append(try record.toRecord(collection: request.collection))
+            }
         }
         return try await database.upsert(request.collection, records)
     }

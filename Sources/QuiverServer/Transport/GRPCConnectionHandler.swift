@@ -83,6 +83,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var connectionWindowSeen = 65_535
     /// A WINDOW_UPDATE for the connection was written and NIOHTTP2 has not reported it yet.
     private var connectionUpdatePending = false
+    /// When the pending update was written; one that no window report has confirmed within a
+    /// second is taken as unseen and written again (`watch`), so that a missed report cannot
+    /// leave the connection without receive window.
+    private var connectionUpdateWritten = NIODeadline.now()
     private var goingAway = false
     private var lastStreamID = HTTP2StreamID.rootStream
     private var peer = "unknown"
@@ -131,6 +135,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         watchdog = context.eventLoop.scheduleRepeatedTask(initialDelay: limits.tick, delay: limits.tick) { _ in bound.value.watch() }
         let increment = Self.connectionWindow - 65_535
         connectionUpdatePending = true
+        connectionUpdateWritten = .now()
         context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
         context.flush()
     }
@@ -481,6 +486,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         connectionWindowSeen = size
         guard !connectionUpdatePending, size <= Self.connectionWindow / 2, let context else { return }
         connectionUpdatePending = true
+        connectionUpdateWritten = .now()
         let increment = Self.connectionWindow - size
         context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
         flush()
@@ -516,6 +522,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private func watch() {
         guard let context else { return }
         let now = NIODeadline.now()
+        if connectionUpdatePending, now - connectionUpdateWritten >= .seconds(1) {
+            connectionUpdatePending = false
+            connectionWindowChanged(connectionWindowSeen)
+        }
         guard let lastRead else {
             if now - opened >= limits.handshakeTimeout {
                 server.logger.debug("connection closed: no HTTP/2 preface in time", metadata: ["peer": "\(peer)"])
