@@ -59,7 +59,8 @@ final class AuditLog: Sendable {
 
     func write(_ entry: AuditEntry) {
         var object: [String: Any] = [
-            "time": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)),
+            // UTC with its "Z": log shippers must not guess the zone.
+            "time": Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date()),
             "method": entry.method, "peer": entry.peer, "code": entry.code,
         ]
         object["key"] = entry.key ?? NSNull()

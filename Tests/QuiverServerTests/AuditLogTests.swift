@@ -30,7 +30,7 @@ import Testing
             #expect(created.first?["method"] as? String == "quiver.v1.CollectionService/CreateCollection")
             #expect(created.first?["collection"] as? String == "c" && created.first?["key"] as? String == "ops")
             #expect(created.first?["code"] as? String == "OK" && (created.first?["peer"] as? String)?.hasPrefix("ipv4:127.0.0.1:") == true)
-            #expect((created.first?["time"] as? String)?.contains("T") == true)
+            #expect((created.first?["time"] as? String)?.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil, "\(created)")
         }
         // Writes, with their record counts; reads are not on record.
         try await server.withClient(apiKey: AuthTests.writeKey) { client async throws in

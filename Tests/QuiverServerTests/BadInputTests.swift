@@ -107,13 +107,16 @@ import Testing
 
     /// A refused request leaves bytes in flight that the server never reads (the client had sent
     /// them before the refusal reached it); they still use the connection's flow-control window.
-    /// Refused calls, each of them with up to a stream window (4 MiB) in flight, must not use up the
-    /// connection's 16 MiB: the same connection serves the next call.
+    /// Ten refused 3 MiB requests (30 MiB in all) must not use up the connection's 16 MiB: the
+    /// same connection serves the next call. (Before the fix, the fifth or sixth call hung.) Each
+    /// request stays under the stream's 4 MiB window, so that the client can always finish
+    /// sending it: with 8 MiB requests, grpc-swift's client, blocked on the stream window when
+    /// the refusal arrived, twice hung on the first call under the full suite's load.
     @Test func refusedLargeRequestsDoNotWedgeTheirConnection() async throws {
         let server = try await TestServer(arguments: ["--max-message-bytes", String(1 << 20)])
         try await server.withClient { client async throws in try await Self.prepare(client) }
         try await Self.withRawClient(server) { grpc in
-            let oversized = [UInt8](repeating: 0x0A, count: 8 << 20)
+            let oversized = [UInt8](repeating: 0x0A, count: 3 << 20)
             for round in 0..<10 {
                 let code = try await withDeadline("refused call \(round) on one connection", timeout: .seconds(30)) { () async throws -> RPCError.Code? in
                     do {

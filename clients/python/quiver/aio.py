@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
 
 import grpc
@@ -74,7 +76,9 @@ class AsyncClient:
     async def drop_collection(self, name: str) -> None:
         await self._call(self._collections.DropCollection, collections_pb2.DropCollectionRequest(name=name))
 
-    async def upsert(self, name: str, ids: Any, vectors: Any, fields: Any = None, *, batch_size: Optional[int] = None) -> Dict[str, int]:
+    async def upsert(
+        self, name: str, ids: Any, vectors: Any, fields: Any = None, *, batch_size: Optional[int] = None, in_flight: int = 4,
+    ) -> Dict[str, int]:
         """As :meth:`quiver.Client.upsert` (without the progress bar)."""
         ids_array, vectors_array, columns = _wire.columns(ids, vectors, fields)
         rows = ids_array.shape[0]
@@ -82,6 +86,36 @@ class AsyncClient:
         requests = _wire.upsert_requests(name, ids_array, vectors_array, columns, batch)
         if rows <= batch:
             response = await self._call(self._data.Upsert, next(requests) if rows else data_pb2.UpsertRequest(collection=name))
+        elif in_flight > 1 and _wire.distinct(ids_array):
+            totals = {"inserted": 0, "replaced": 0, "batches": 0}
+            slots = asyncio.Semaphore(in_flight)
+
+            async def send(request: data_pb2.UpsertRequest) -> None:
+                try:
+                    response = await self._call(self._data.Upsert, request)
+                finally:
+                    slots.release()
+                totals["inserted"] += response.inserted
+                totals["replaced"] += response.replaced
+                totals["batches"] += 1
+
+            # A request is built only when a slot is free, so at most in_flight are held at once.
+            tasks: List[asyncio.Task] = []
+            try:
+                for request in requests:
+                    await slots.acquire()
+                    for task in tasks:
+                        if task.done() and task.exception() is not None:
+                            slots.release()
+                            raise task.exception()
+                    tasks = [task for task in tasks if not task.done()]
+                    tasks.append(asyncio.ensure_future(send(request)))
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                raise
+            return totals
         else:
             async def stream() -> AsyncIterator[data_pb2.UpsertRequest]:
                 for request in requests:

@@ -134,6 +134,7 @@ class Client:
 
     def upsert(
         self, name: str, ids: Any, vectors: Any, fields: Any = None, *, batch_size: Optional[int] = None, progress: bool = False,
+        in_flight: int = 4,
     ) -> Dict[str, int]:
         """Inserts or replaces records, sent as columns.
 
@@ -143,9 +144,12 @@ class Client:
             fields: a dict of columns (``{"year": [2020, None, …]}``, lists or arrays, ``None``
                 for null), or a list of n dicts (one per record).
             batch_size: rows per request; by default as many as fit in half the message limit.
-                Each request is atomic; with several, they go on one UpsertStream and those
-                committed before an error stay committed.
+                Each request is one atomic batch.
             progress: print a progress bar on standard error.
+            in_flight: for a load of several batches whose ids are all distinct, how many
+                batches are sent at once (the server commits them together); with repeated ids
+                the batches go in order on one UpsertStream instead. After an error, batches
+                sent before it may be committed: upserting the same records again is safe.
 
         Returns: ``{"inserted": …, "replaced": …, "batches": …}``.
         """
@@ -158,14 +162,41 @@ class Client:
             request = next(requests) if rows else data_pb2.UpsertRequest(collection=name)
             response = self._call(self._data.Upsert, request)
             bar.advance(rows)
-        else:
-            def counted() -> Iterator[data_pb2.UpsertRequest]:
-                for request in requests:
-                    yield request
-                    bar.advance(request.columns.rows)
+            return {"inserted": response.inserted, "replaced": response.replaced, "batches": response.batches}
+        if in_flight > 1 and _wire.distinct(ids_array):
+            return self._upsert_concurrently(requests, in_flight, bar)
 
-            response = self._call(self._data.UpsertStream, counted())
+        def counted() -> Iterator[data_pb2.UpsertRequest]:
+            for request in requests:
+                yield request
+                bar.advance(request.columns.rows)
+
+        response = self._call(self._data.UpsertStream, counted())
         return {"inserted": response.inserted, "replaced": response.replaced, "batches": response.batches}
+
+    def _upsert_concurrently(self, requests: Iterator[data_pb2.UpsertRequest], in_flight: int, bar: _Progress) -> Dict[str, int]:
+        totals = {"inserted": 0, "replaced": 0, "batches": 0}
+        pending: List[Any] = []
+
+        def settle(future: Any, rows: int) -> None:
+            try:
+                response = future.result()
+            except grpc.RpcError as error:
+                for other, _ in pending:
+                    other.cancel()
+                raise from_rpc_error(error) from None
+            totals["inserted"] += response.inserted
+            totals["replaced"] += response.replaced
+            totals["batches"] += 1
+            bar.advance(rows)
+
+        for request in requests:
+            if len(pending) >= in_flight:
+                settle(*pending.pop(0))
+            pending.append((self._data.Upsert.future(request, metadata=self._metadata, timeout=self._timeout), request.columns.rows))
+        while pending:
+            settle(*pending.pop(0))
+        return totals
 
     def get(self, name: str, ids: Any, output_fields: Union[str, Sequence[str], None] = "*", include_vectors: bool = True) -> List[StoredRecord]:
         """The live records among ``ids``, in their order (missing ids left out)."""

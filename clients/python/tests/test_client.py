@@ -175,6 +175,13 @@ def test_a_bad_row_refuses_the_whole_columnar_batch(server):
             client.upsert(name, np.arange(100), vectors, {"n": np.arange(100)})
         assert error.value.reason == "nonFiniteVector" and "row 57 of the batch" in error.value.message
         assert client.count(name) == 0
+        # In a load of several batches sent at once, the bad batch is refused whole and said.
+        vectors = np.ones((1_000, 4), dtype=np.float32)
+        vectors[612, 0] = np.inf
+        with pytest.raises(quiver.InvalidArgument) as error:
+            client.upsert(name, np.arange(1_000), vectors, {"n": np.arange(1_000)}, batch_size=100)
+        assert error.value.reason == "nonFiniteVector" and "row 12 of the batch" in error.value.message
+        assert client.count(name, "n >= 600 and n < 700") == 0
 
 
 def test_large_upserts_are_split_and_streamed(server):
@@ -187,6 +194,13 @@ def test_large_upserts_are_split_and_streamed(server):
         assert client.count(name) == n
         result = client.upsert(name, np.arange(n), vectors, batch_size=7_000)
         assert result == {"inserted": 0, "replaced": n, "batches": 3}
+        assert client.get(name, [n - 1])[0].vector.tobytes() == vectors[n - 1].tobytes()
+        # Repeated ids: the batches go in order, so the last vector of an id wins.
+        twice = np.concatenate([np.arange(100), np.arange(100)])
+        second = np.full((100, 32), 7, dtype=np.float32)
+        result = client.upsert(name, twice, np.concatenate([vectors[:100], second]), batch_size=50)
+        assert result["batches"] == 4 and result["replaced"] == 200
+        assert all(r.vector.tobytes() == second[0].tobytes() for r in client.get(name, np.arange(100)))
 
 
 def test_search_session(server):
@@ -215,7 +229,7 @@ def test_async_client(server):
             assert await client.health()
             name = next(_names)
             await client.create_collection(name, dim=6, fields={"n": "int64"})
-            assert (await client.upsert(name, ids, vectors, {"n": np.arange(300)}))["inserted"] == 300
+            assert (await client.upsert(name, ids, vectors, {"n": np.arange(300)}, batch_size=40))["inserted"] == 300
             queries = rng.random((4, 6), dtype=np.float32)
             results = await asyncio.gather(*(client.search(name, q, k=5) for q in queries))
             for query, result in zip(queries, results):
