@@ -73,7 +73,7 @@ def describe(error):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("probe", choices=["concurrent-calls", "concurrent-streams", "long-name", "long-filter", "unread-stream", "mixed-load", "tls-calls", "idle-connections"])
+    parser.add_argument("probe", choices=["concurrent-calls", "concurrent-streams", "long-name", "long-filter", "unread-stream", "mixed-load", "tls-calls", "idle-connections", "refused-large-requests"])
     parser.add_argument("--server", required=True)
     parser.add_argument("--proto-dir", required=True)
     parser.add_argument("--calls", type=int, default=300)
@@ -152,6 +152,26 @@ def main():
             }))
         except grpc.RpcError as error:
             print(json.dumps({"error": describe(error)}))
+        return
+    if args.probe == "refused-large-requests":
+        # --calls upserts of --length bytes of vector each (over the server's message limit) on
+        # this one channel, one after another, then a Health call on the same channel.
+        from quiver.v1 import admin_pb2, admin_pb2_grpc, data_pb2, data_pb2_grpc
+        data = data_pb2_grpc.DataServiceStub(channel)
+        request = data_pb2.UpsertRequest(collection="v", records=[types_pb2.Record(id=1, vector=bytes(args.length))])
+        codes = []
+        for _ in range(args.calls):
+            try:
+                data.Upsert(request, timeout=args.timeout)
+                codes.append("OK")
+            except grpc.RpcError as error:
+                codes.append(error.code().name)
+        try:
+            health = admin_pb2_grpc.AdminServiceStub(channel).Health(admin_pb2.HealthRequest(), timeout=args.timeout)
+            after = admin_pb2.HealthResponse.Status.Name(health.status)
+        except grpc.RpcError as error:
+            after = describe(error)
+        print(json.dumps({"codes": codes, "health": after}))
         return
     if args.probe == "concurrent-calls":
         futures = [search.Search.future(query, timeout=args.timeout) for _ in range(args.calls)]
