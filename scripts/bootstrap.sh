@@ -10,9 +10,15 @@
 #   pkg-config       SwiftPM finds RocksDB and LZ4 through it
 #   protobuf-compiler  protoc, for scripts/generate-proto.sh (the generated code is committed)
 #   openssl          the TLS tests make their CA and certificates with it (docs/security.md)
+#   python3-venv     only where python3 lacks ensurepip (Debian's own python3): the Python
+#                    client's tests and scripts/generate-python.sh run in virtualenvs
 set -euo pipefail
 
 packages=(librocksdb-dev libfaiss-dev liblz4-dev libopenblas-dev pkg-config protobuf-compiler openssl)
+
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import ensurepip" >/dev/null 2>&1; then
+  packages+=(python3-venv)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

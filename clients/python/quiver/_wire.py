@@ -11,9 +11,10 @@ from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from google.protobuf.json_format import MessageToDict
 
 from .errors import InvalidArgument
-from .v1 import admin_pb2, collections_pb2, data_pb2, search_pb2, types_pb2
+from .v1 import admin_pb2, data_pb2, search_pb2, types_pb2
 
 _METRICS = {"l2": types_pb2.METRIC_L2, "ip": types_pb2.METRIC_IP, "cosine": types_pb2.METRIC_COSINE}
 _METRIC_NAMES = {value: name for name, value in _METRICS.items()}
@@ -325,8 +326,6 @@ def search_request(
 
 
 def _explain(message: search_pb2.SearchExplain) -> Dict[str, Any]:
-    from google.protobuf.json_format import MessageToDict
-
     return MessageToDict(message, preserving_proto_field_name=True)
 
 
@@ -398,11 +397,7 @@ def segments_request(collection: str, wait: bool) -> admin_pb2.SegmentsRequest:
 
 
 def stats(response: admin_pb2.StatsResponse) -> Dict[str, Any]:
-    from google.protobuf.json_format import MessageToDict
-
     return MessageToDict(response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
 
 
-__all__ = [
-    "CollectionInfo", "FieldInfo", "SegmentInfo", "QueryHits", "SearchResults", "StoredRecord", "collections_pb2",
-]
+__all__ = ["CollectionInfo", "FieldInfo", "SegmentInfo", "QueryHits", "SearchResults", "StoredRecord"]
